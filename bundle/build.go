@@ -1,0 +1,341 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/offkit/offkit/manifest"
+	"github.com/offkit/offkit/sign"
+)
+
+// Build writes the kit described by spec to dst. specDir is the directory
+// relative to which the spec names its sources (kit.yaml's directory).
+//
+// Every source is read once: its bytes are hashed as they are compressed
+// into a temporary payload file (WithTempDir), then the head — manifest,
+// SHA256SUMS, signatures and SBOMs — is written to dst, followed by the
+// payload. Without WithSigner the kit is unsigned; Sign signs it later.
+// The same spec, sources and creation time give the same bytes.
+func Build(ctx context.Context, dst io.Writer, spec *manifest.Spec, specDir string, opts ...Option) (*Head, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.created.IsZero() {
+		return nil, errors.New("build: no creation time (WithCreated; SOURCE_DATE_EPOCH)")
+	}
+	srcs, sboms, err := plan(spec, specDir)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(cfg.tempDir, ".offkit-payload-*")
+	if err != nil {
+		return nil, fmt.Errorf("build: temporary payload file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+
+	root := spec.Root()
+	digests, err := writePayload(ctx, tmp, root, srcs, cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	m := &manifest.Manifest{
+		FormatVersion: manifest.FormatVersion,
+		Name:          spec.Name, Version: spec.Version,
+		Description: spec.Description, Labels: spec.Labels,
+		Created: cfg.created.Format(time.RFC3339),
+		Tool:    cfg.tool,
+	}
+	head := &Head{Root: root, Compression: cfg.compression, SBOMs: map[string][]byte{}}
+	for i, c := range spec.Components {
+		mc := manifest.Component{Name: c.Name, Type: c.Type, Path: c.Path, Description: c.Description, Pending: c.Pending, Files: []manifest.File{}}
+		for j, s := range srcs {
+			if s.comp == i {
+				mc.Files = append(mc.Files, manifest.File{Path: s.kitPath, Size: s.size, Mode: s.mode, Digest: digests[j]})
+				mc.Size += s.size
+			}
+		}
+		if b, ok := sboms[i]; ok {
+			p := manifest.ComponentSBOMPath(c.Name)
+			mc.SBOM = &manifest.FileRef{Path: p, Size: int64(len(b)), Digest: manifest.SHA256(b)}
+			head.SBOMs[p] = b
+		}
+		m.FileCount += len(mc.Files)
+		m.TotalSize += mc.Size
+		m.Components = append(m.Components, mc)
+	}
+	kitSBOM, err := manifest.MarshalSBOM(manifest.KitSBOM(m))
+	if err != nil {
+		return nil, err
+	}
+	head.SBOMs[manifest.KitSBOMName] = kitSBOM
+	m.SBOM = manifest.FileRef{Path: manifest.KitSBOMName, Size: int64(len(kitSBOM)), Digest: manifest.SHA256(kitSBOM)}
+
+	sums := make(manifest.Sums, 0, len(srcs)+len(head.SBOMs))
+	for j, s := range srcs {
+		sums = append(sums, manifest.Sum{Name: s.kitPath, Digest: digests[j]})
+	}
+	for p, b := range head.SBOMs {
+		sums = append(sums, manifest.Sum{Name: p, Digest: manifest.SHA256(b)})
+	}
+	sums.Sort()
+	stmt, err := manifest.NewStatement(m, sums)
+	if err != nil {
+		return nil, err
+	}
+	if head.Payload, err = stmt.Marshal(); err != nil {
+		return nil, err
+	}
+	head.Manifest, head.Statement, head.Sums, head.SumsRaw = m, stmt, sums, sums.Marshal()
+	head.Envelope = manifest.NewEnvelope(head.Payload)
+	for _, s := range cfg.signers {
+		if err := head.addSignature(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	if err := head.write(dst, cfg); err != nil {
+		return nil, err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(dst, tmp); err != nil {
+		return nil, fmt.Errorf("build: write payload: %w", err)
+	}
+	return head, nil
+}
+
+// addSignature signs the envelope and SHA256SUMS with s.
+func (h *Head) addSignature(ctx context.Context, s *sign.Signer) error {
+	if err := sign.SignEnvelope(ctx, h.Envelope, s); err != nil {
+		return err
+	}
+	sig, err := s.Sign(ctx, h.SumsRaw)
+	if err != nil {
+		return err
+	}
+	h.SumsSigs = append(h.SumsSigs, sign.EncodeSignature(sig))
+	return nil
+}
+
+// write writes the head's entries, compressed on their own, with no tar
+// trailer: the payload follows and ends the archive.
+func (h *Head) write(dst io.Writer, cfg *config) error {
+	var err error
+	if h.EnvelopeRaw, err = manifest.MarshalEnvelope(h.Envelope); err != nil {
+		return err
+	}
+	cw, err := newCompressor(dst, cfg.compression, cfg.level)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(cw)
+	mtime, err := h.Manifest.CreatedTime()
+	if err != nil {
+		return err
+	}
+	pre := h.Root + "/"
+	put := func(name string, b []byte) error {
+		if err := tw.WriteHeader(header(pre+name, int64(len(b)), manifest.ModeFile, mtime)); err != nil {
+			return err
+		}
+		_, err := tw.Write(b)
+		return err
+	}
+	if err := tw.WriteHeader(header(pre, 0, "", mtime)); err != nil {
+		return err
+	}
+	if err := put(manifest.EnvelopeName, h.EnvelopeRaw); err != nil {
+		return err
+	}
+	if err := put(manifest.SumsName, h.SumsRaw); err != nil {
+		return err
+	}
+	for i, s := range h.SumsSigs {
+		if err := put(manifest.SumsSigNameFor(i), s); err != nil {
+			return err
+		}
+	}
+	if err := tw.WriteHeader(header(pre+manifest.SBOMDir+"/", 0, "", mtime)); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(h.SBOMs))
+	for n := range h.SBOMs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := put(n, h.SBOMs[n]); err != nil {
+			return err
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return cw.Close()
+}
+
+// payloadEntry is a payload tar entry: a directory or a source file.
+type payloadEntry struct {
+	name string // tar name, with the root; directories end in "/"
+	src  int    // index in srcs, -1 for a directory
+}
+
+func payloadEntries(root string, srcs []source) []payloadEntry {
+	dirs := map[string]bool{}
+	var es []payloadEntry
+	for i, s := range srcs {
+		es = append(es, payloadEntry{root + "/" + s.kitPath, i})
+		for d := path.Dir(s.kitPath); d != "." && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+			es = append(es, payloadEntry{root + "/" + d + "/", -1})
+		}
+	}
+	sort.Slice(es, func(i, j int) bool { return es[i].name < es[j].name })
+	return es
+}
+
+// writePayload writes the payload entries, compressed, to w and returns each
+// source's digest, computed over exactly the bytes written.
+func writePayload(ctx context.Context, w io.Writer, root string, srcs []source, cfg *config) ([]manifest.Digest, error) {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	cw, err := newCompressor(bw, cfg.compression, cfg.level)
+	if err != nil {
+		return nil, err
+	}
+	defer cw.Close()
+	tw := tar.NewWriter(cw)
+	var total, done int64
+	for _, s := range srcs {
+		total += s.size
+	}
+	digests := make([]manifest.Digest, len(srcs))
+	buf := make([]byte, 1<<20)
+	h := sha256.New()
+	for _, e := range payloadEntries(root, srcs) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if e.src < 0 {
+			if err := tw.WriteHeader(header(e.name, 0, "", cfg.created)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		s := srcs[e.src]
+		h.Reset()
+		if err := copySource(tw, h, s, e.name, buf, cfg.created); err != nil {
+			return nil, err
+		}
+		digests[e.src] = manifest.DigestOf(h)
+		done += s.size
+		if cfg.progress != nil {
+			cfg.progress(done, total)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := cw.Close(); err != nil {
+		return nil, err
+	}
+	return digests, bw.Flush()
+}
+
+// copySource writes one source file as a tar entry, hashing what it writes.
+// A file that changed size since it was planned is an error.
+func copySource(tw *tar.Writer, h io.Writer, s source, name string, buf []byte, mtime time.Time) error {
+	f, err := os.Open(s.file)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrSource, err)
+	}
+	defer f.Close()
+	if err := tw.WriteHeader(header(name, s.size, s.mode, mtime)); err != nil {
+		return err
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(tw, h), io.LimitReader(f, s.size), buf)
+	if err != nil {
+		return fmt.Errorf("%w: read %s: %v", ErrSource, s.file, err)
+	}
+	if n != s.size {
+		return fmt.Errorf("%w: %s shrank from %d to %d bytes while the kit was built", ErrSource, s.file, s.size, n)
+	}
+	if k, _ := f.Read(buf[:1]); k > 0 {
+		return fmt.Errorf("%w: %s grew while the kit was built", ErrSource, s.file)
+	}
+	return nil
+}
+
+// Sign reads the kit in src, adds signer's signatures (to the DSSE envelope
+// and a SHA256SUMS signature file) and writes the result to dst. The
+// payload is re-emitted exactly as built, and checked against SHA256SUMS on
+// the way: a kit that is not intact is refused. Compression follows the
+// source unless WithCompression is given.
+func Sign(ctx context.Context, dst io.Writer, src io.Reader, signer *sign.Signer, opts ...Option) (*Head, error) {
+	rd, err := Open(src)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	cfg, err := newConfig(append([]Option{WithCompression(rd.Head.Compression, 0)}, opts...))
+	if err != nil {
+		return nil, err
+	}
+	h := rd.Head
+	if err := h.addSignature(ctx, signer); err != nil {
+		return nil, err
+	}
+	if err := h.write(dst, cfg); err != nil {
+		return nil, err
+	}
+	mtime, _ := h.Manifest.CreatedTime()
+	bw := bufio.NewWriterSize(dst, 1<<20)
+	cw, err := newCompressor(bw, cfg.compression, cfg.level)
+	if err != nil {
+		return nil, err
+	}
+	defer cw.Close()
+	tw := tar.NewWriter(cw)
+	buf := make([]byte, 1<<20)
+	var done int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := tw.WriteHeader(header(h.Root+"/"+e.Name, e.Size, e.Mode, mtime)); err != nil {
+			return nil, err
+		}
+		if _, err := io.CopyBuffer(tw, e, buf); err != nil {
+			return nil, err
+		}
+		done += e.Size
+		if cfg.progress != nil {
+			cfg.progress(done, h.Manifest.TotalSize)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := cw.Close(); err != nil {
+		return nil, err
+	}
+	return h, bw.Flush()
+}

@@ -1,0 +1,259 @@
+package bundle
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Compression names a kit's compression.
+type Compression string
+
+// Supported compressions.
+const (
+	Zstd Compression = "zstd"
+	Gzip Compression = "gzip"
+	None Compression = "none"
+)
+
+// ChunkSize is the amount of tar stream compressed into each independent
+// zstd frame or gzip member. Independent chunks let every core compress, and
+// fixing their size (not the core count) keeps the output deterministic.
+const ChunkSize = 4 << 20
+
+// ParseCompression parses a --compression value.
+func ParseCompression(s string) (Compression, error) {
+	switch c := Compression(s); c {
+	case Zstd, Gzip, None:
+		return c, nil
+	}
+	return "", fmt.Errorf("unknown compression %q (want zstd, gzip or none)", s)
+}
+
+// DefaultLevel returns the default level of c.
+func (c Compression) DefaultLevel() int {
+	switch c {
+	case Zstd:
+		return 3
+	case Gzip:
+		return 6
+	}
+	return 0
+}
+
+// checkLevel validates a level for c.
+func (c Compression) checkLevel(level int) error {
+	switch c {
+	case Zstd:
+		if level < 1 || level > 22 {
+			return fmt.Errorf("zstd level %d out of range 1..22", level)
+		}
+	case Gzip:
+		if level < 1 || level > 9 {
+			return fmt.Errorf("gzip level %d out of range 1..9", level)
+		}
+	}
+	return nil
+}
+
+// compressor is an io.WriteCloser that cuts its input into ChunkSize chunks,
+// compresses them in parallel and writes the results in order.
+type compressor struct {
+	dst     io.Writer
+	encode  func(src []byte) ([]byte, error)
+	buf     []byte
+	pending []chan result
+	jobs    chan job
+	wg      sync.WaitGroup
+	err     error
+	pool    sync.Pool
+	closed  bool
+}
+
+type job struct {
+	in  []byte
+	out chan result
+}
+
+type result struct {
+	b   []byte
+	err error
+}
+
+// newCompressor returns a writer that compresses into dst with c at level.
+// For None it returns a pass-through writer.
+func newCompressor(dst io.Writer, c Compression, level int) (io.WriteCloser, error) {
+	if err := c.checkLevel(level); err != nil {
+		return nil, err
+	}
+	workers := runtime.GOMAXPROCS(0)
+	var encode func([]byte) ([]byte, error)
+	switch c {
+	case None:
+		return nopCloser{dst}, nil
+	case Zstd:
+		enc, err := zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+			zstd.WithEncoderConcurrency(workers),
+			zstd.WithEncoderCRC(true))
+		if err != nil {
+			return nil, err
+		}
+		encode = func(src []byte) ([]byte, error) {
+			return enc.EncodeAll(src, make([]byte, 0, len(src)/2+64)), nil
+		}
+	case Gzip:
+		encode = func(src []byte) ([]byte, error) {
+			var b bytes.Buffer
+			zw, err := gzip.NewWriterLevel(&b, level)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := zw.Write(src); err != nil {
+				return nil, err
+			}
+			if err := zw.Close(); err != nil {
+				return nil, err
+			}
+			return b.Bytes(), nil
+		}
+	default:
+		return nil, fmt.Errorf("unknown compression %q", c)
+	}
+	w := &compressor{dst: dst, encode: encode, jobs: make(chan job)}
+	w.pool.New = func() any { return make([]byte, 0, ChunkSize) }
+	w.buf = w.pool.Get().([]byte)
+	for range workers {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for j := range w.jobs {
+				b, err := w.encode(j.in)
+				w.pool.Put(j.in[:0]) //nolint:staticcheck // slices are fine in a pool here
+				j.out <- result{b, err}
+			}
+		}()
+	}
+	return w, nil
+}
+
+func (w *compressor) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), ChunkSize-len(w.buf))
+		w.buf = append(w.buf, p[:k]...)
+		p, n = p[k:], n+k
+		if len(w.buf) == ChunkSize {
+			if err := w.submit(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// submit hands the current chunk to a worker, writing out finished chunks so
+// that at most 2*workers are in flight.
+func (w *compressor) submit() error {
+	out := make(chan result, 1)
+	w.jobs <- job{in: w.buf, out: out}
+	w.pending = append(w.pending, out)
+	w.buf = w.pool.Get().([]byte)
+	for len(w.pending) > 2*runtime.GOMAXPROCS(0) {
+		if err := w.drainOne(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *compressor) drainOne() error {
+	r := <-w.pending[0]
+	w.pending = w.pending[1:]
+	if r.err != nil {
+		w.err = r.err
+		return r.err
+	}
+	if _, err := w.dst.Write(r.b); err != nil {
+		w.err = err
+		return err
+	}
+	return nil
+}
+
+// Close compresses what is buffered, writes everything out and stops the
+// workers. It does not close dst.
+func (w *compressor) Close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	if w.err == nil && len(w.buf) > 0 {
+		_ = w.submit()
+	}
+	for len(w.pending) > 0 {
+		if err := w.drainOne(); err != nil && w.err == nil {
+			w.err = err
+		}
+	}
+	close(w.jobs)
+	w.wg.Wait()
+	return w.err
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// Limits applied while decompressing untrusted kits.
+const (
+	// MaxWindow bounds the zstd window a kit may ask a reader to allocate.
+	MaxWindow = 64 << 20
+)
+
+// ErrUnknownFormat is returned for input that is neither a zstd, gzip nor
+// plain tar stream.
+var ErrUnknownFormat = errors.New("not an offkit kit: unknown compression (want zstd, gzip or tar)")
+
+// decompress detects r's compression from its first bytes and returns a
+// reader of the tar stream. Decoding errors are the caller's to classify.
+func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, err := br.Peek(512)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, "", err
+	}
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		d, err := zstd.NewReader(br,
+			zstd.WithDecoderConcurrency(2),
+			zstd.WithDecoderMaxWindow(MaxWindow))
+		if err != nil {
+			return nil, "", err
+		}
+		return zstdCloser{d}, Zstd, nil
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		d, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
+		}
+		return d, Gzip, nil
+	case len(magic) >= 263 && string(magic[257:262]) == "ustar":
+		return io.NopCloser(br), None, nil
+	}
+	return nil, "", ErrUnknownFormat
+}
+
+type zstdCloser struct{ *zstd.Decoder }
+
+func (z zstdCloser) Close() error { z.Decoder.Close(); return nil }

@@ -1,0 +1,543 @@
+package bundle
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/offkit/offkit/manifest"
+)
+
+// Limits on a kit's head (docs/FORMAT.md, "Limits").
+const (
+	MaxSumsSigSize = 16 << 10  // one SHA256SUMS signature file
+	MaxHeadSize    = 256 << 20 // all metadata entries together
+	MaxTrailer     = 1 << 20   // zero bytes accepted after the tar trailer
+)
+
+// ErrDigestMismatch reports a file whose content does not match its digest.
+var ErrDigestMismatch = fmt.Errorf("%w: digest mismatch", ErrCorrupt)
+
+// Head is the metadata at the head of a kit, parsed and checked for
+// consistency: every file SHA256SUMS lists is a subject of the statement with
+// the same digest, SHA256SUMS's own digest is a subject, the manifest and the
+// SBOMs agree with SHA256SUMS, and each DSSE signature has a SHA256SUMS
+// signature file beside it. Whether the signatures verify, and with which
+// keys, is not checked here.
+type Head struct {
+	Root        string // "<name>-<version>"
+	Compression Compression
+	EnvelopeRaw []byte
+	Envelope    *manifest.Envelope
+	Payload     []byte // the DSSE payload: the Statement's bytes
+	Statement   *manifest.Statement
+	Manifest    *manifest.Manifest
+	SumsRaw     []byte
+	Sums        manifest.Sums
+	SumsSigs    [][]byte          // SumsSigs[i] belongs to Envelope.Signatures[i]
+	SBOMs       map[string][]byte // by path: sbom/kit.spdx.json and component SBOMs
+}
+
+// Reader reads a kit: Open parses its head, Next streams its payload.
+type Reader struct {
+	Head *Head
+
+	src     *sourceReader
+	dec     io.ReadCloser
+	tail    *tailReader
+	tr      *tar.Reader
+	peeked  *tar.Header
+	cur     *Entry
+	files   map[string]manifest.File // payload files not yet seen
+	dirs    map[string]bool          // payload directories, true once seen
+	done    bool
+	scanned int64
+}
+
+// Entry is one payload entry. Reading it yields the file's content; at its
+// end the content's digest has been checked against SHA256SUMS.
+type Entry struct {
+	Name string // relative to the kit root; directories end in "/"
+	Dir  bool
+	Size int64
+	Mode string // manifest.ModeFile, ModeExec or (directories) ModeExec
+
+	r      io.Reader
+	h      hash.Hash
+	want   manifest.Digest
+	n      int64
+	failed error
+}
+
+// Read reads the entry's content. The final read returns ErrDigestMismatch
+// instead of io.EOF if the content does not match its digest.
+func (e *Entry) Read(p []byte) (int, error) {
+	if e.failed != nil {
+		return 0, e.failed
+	}
+	if e.Dir {
+		return 0, io.EOF
+	}
+	n, err := e.r.Read(p)
+	e.h.Write(p[:n])
+	e.n += int64(n)
+	if errors.Is(err, io.EOF) {
+		if e.n != e.Size {
+			e.failed = &EntryError{Name: e.Name, Err: corrupt("truncated: %d of %d bytes", e.n, e.Size)}
+			return n, e.failed
+		}
+		if got := manifest.DigestOf(e.h); got != e.want {
+			e.failed = &EntryError{Name: e.Name, Err: fmt.Errorf("%w: content has %s, %s lists %s", ErrDigestMismatch, got, manifest.SumsName, e.want)}
+			return n, e.failed
+		}
+	} else if err != nil {
+		e.failed = err
+	}
+	return n, err
+}
+
+// Open reads and checks the head of the kit in r, leaving r positioned at
+// the payload. It reads only the metadata entries, never the payload.
+func Open(r io.Reader) (*Reader, error) {
+	src := &sourceReader{r: r}
+	dec, comp, err := decompress(src)
+	if err != nil {
+		return nil, src.classify(err)
+	}
+	tail := &tailReader{r: dec}
+	rd := &Reader{src: src, dec: dec, tail: tail, tr: tar.NewReader(tail)}
+	h, err := rd.readHead()
+	if err != nil {
+		dec.Close()
+		return nil, err
+	}
+	h.Compression = comp
+	rd.Head = h
+	if err := rd.check(); err != nil {
+		dec.Close()
+		return nil, err
+	}
+	return rd, nil
+}
+
+// Close releases the decompressor.
+func (rd *Reader) Close() error { return rd.dec.Close() }
+
+// next reads the next tar header and applies the checks every entry gets.
+func (rd *Reader) next() (*tar.Header, error) {
+	if rd.peeked != nil {
+		h := rd.peeked
+		rd.peeked = nil
+		return h, nil
+	}
+	h, err := rd.tr.Next()
+	if errors.Is(err, io.EOF) {
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, rd.src.classify(fmt.Errorf("tar: %w", err))
+	}
+	if err := checkHeader(h); err != nil {
+		return nil, &EntryError{Name: h.Name, Err: err}
+	}
+	return h, nil
+}
+
+// allowedPAX are the only PAX records a kit may use.
+var allowedPAX = map[string]bool{"path": true, "size": true, "mtime": true}
+
+func checkHeader(h *tar.Header) error {
+	switch h.Typeflag {
+	case tar.TypeReg:
+		if h.Mode != 0o644 && h.Mode != 0o755 {
+			return corrupt("mode %#o is not 0644 or 0755", h.Mode)
+		}
+	case tar.TypeDir:
+		if h.Mode != 0o755 || !strings.HasSuffix(h.Name, "/") {
+			return corrupt("directory must have mode 0755 and a name ending in /")
+		}
+	default:
+		return corrupt("type %q is not a regular file or directory", string(h.Typeflag))
+	}
+	if h.Uid != 0 || h.Gid != 0 || h.Uname != "" || h.Gname != "" {
+		return corrupt("owner is not 0/0 without names")
+	}
+	if h.Size < 0 || (h.Typeflag == tar.TypeDir && h.Size != 0) {
+		return corrupt("bad size %d", h.Size)
+	}
+	for k := range h.PAXRecords {
+		if !allowedPAX[k] {
+			return corrupt("PAX record %q is not allowed", k)
+		}
+	}
+	if err := manifest.CheckPath(strings.TrimSuffix(h.Name, "/")); err != nil {
+		return err
+	}
+	return nil
+}
+
+// readFile reads the content of the current entry, which must be at most max.
+func (rd *Reader) readFile(h *tar.Header, max int64, total *int64) ([]byte, error) {
+	if h.Typeflag != tar.TypeReg {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("must be a regular file")}
+	}
+	if h.Size > max {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("%d bytes is over the limit of %d", h.Size, max)}
+	}
+	if *total += h.Size; *total > MaxHeadSize {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("metadata is over the limit of %d bytes", MaxHeadSize)}
+	}
+	b := make([]byte, h.Size)
+	if _, err := io.ReadFull(rd.tr, b); err != nil {
+		return nil, &EntryError{Name: h.Name, Err: rd.src.classify(fmt.Errorf("tar: %w", err))}
+	}
+	return b, nil
+}
+
+func (rd *Reader) readHead() (*Head, error) {
+	var total int64
+	expect := func(h *tar.Header, err error, name string) error {
+		if errors.Is(err, io.EOF) {
+			return corrupt("archive ends before %s", name)
+		}
+		if err != nil {
+			return err
+		}
+		if h.Name != name {
+			return &EntryError{Name: h.Name, Err: corrupt("expected %q here (docs/FORMAT.md, Layout)", name)}
+		}
+		return nil
+	}
+	h, err := rd.next()
+	if errors.Is(err, io.EOF) {
+		return nil, corrupt("empty archive")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if h.Typeflag != tar.TypeDir || strings.Count(h.Name, "/") != 1 {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("the first entry must be the root directory <name>-<version>/")}
+	}
+	head := &Head{Root: strings.TrimSuffix(h.Name, "/"), SBOMs: map[string][]byte{}}
+	pre := head.Root + "/"
+
+	h, err = rd.next()
+	if err := expect(h, err, pre+manifest.EnvelopeName); err != nil {
+		return nil, err
+	}
+	if head.EnvelopeRaw, err = rd.readFile(h, manifest.MaxEnvelopeSize, &total); err != nil {
+		return nil, err
+	}
+	h, err = rd.next()
+	if err := expect(h, err, pre+manifest.SumsName); err != nil {
+		return nil, err
+	}
+	if head.SumsRaw, err = rd.readFile(h, manifest.MaxSumsSize, &total); err != nil {
+		return nil, err
+	}
+	for {
+		h, err = rd.next()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		if err == nil && h.Name == pre+manifest.SumsSigNameFor(len(head.SumsSigs)) {
+			b, err := rd.readFile(h, MaxSumsSigSize, &total)
+			if err != nil {
+				return nil, err
+			}
+			head.SumsSigs = append(head.SumsSigs, b)
+			continue
+		}
+		if err := expect(h, err, pre+manifest.SBOMDir+"/"); err != nil {
+			return nil, err
+		}
+		break
+	}
+	prev := ""
+	for {
+		h, err = rd.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		rel := strings.TrimPrefix(h.Name, pre)
+		if !strings.HasPrefix(rel, manifest.SBOMDir+"/") || strings.Count(rel, "/") != 1 || !strings.HasSuffix(rel, ".spdx.json") {
+			rd.peeked = h // the first payload entry
+			break
+		}
+		if rel <= prev {
+			return nil, &EntryError{Name: h.Name, Err: corrupt("SBOM entries must be sorted, without duplicates")}
+		}
+		prev = rel
+		if head.SBOMs[rel], err = rd.readFile(h, manifest.MaxSBOMSize, &total); err != nil {
+			return nil, err
+		}
+	}
+	return head, nil
+}
+
+// check parses the head's documents and checks that they agree.
+func (rd *Reader) check() error {
+	h := rd.Head
+	var err error
+	if h.Envelope, h.Payload, err = manifest.ParseEnvelope(h.EnvelopeRaw); err != nil {
+		return err
+	}
+	if h.Statement, h.Manifest, err = manifest.ParseStatement(h.Payload); err != nil {
+		return fmt.Errorf("%s: %w", manifest.EnvelopeName, err)
+	}
+	m := h.Manifest
+	if h.Root != m.Root() {
+		return corrupt("root directory %q is not <name>-<version> of the manifest, %q", h.Root, m.Root())
+	}
+	if h.Sums, err = manifest.ParseSums(h.SumsRaw); err != nil {
+		return err
+	}
+	if len(h.SumsSigs) != len(h.Envelope.Signatures) {
+		return corrupt("%d SHA256SUMS signature file(s) for %d DSSE signature(s)", len(h.SumsSigs), len(h.Envelope.Signatures))
+	}
+	subjects, err := h.Statement.Subjects()
+	if err != nil {
+		return err
+	}
+	if d, ok := subjects[manifest.SumsName]; !ok || d != manifest.SHA256(h.SumsRaw) {
+		return fmt.Errorf("%w: %s does not match its digest in the signed statement", ErrDigestMismatch, manifest.SumsName)
+	}
+	if len(subjects) != len(h.Sums)+1 {
+		return corrupt("the statement has %d subjects; %s lists %d files (plus itself)", len(subjects), manifest.SumsName, len(h.Sums))
+	}
+	sums := h.Sums.Map()
+	for _, s := range h.Sums {
+		if d, ok := subjects[s.Name]; !ok || d != s.Digest {
+			return fmt.Errorf("%w: %s lists %q with a digest the signed statement does not give", ErrDigestMismatch, manifest.SumsName, s.Name)
+		}
+	}
+	// Every SHA256SUMS line is a manifest file or an SBOM, and the reverse.
+	rd.files = map[string]manifest.File{}
+	rd.dirs = map[string]bool{}
+	want := map[string]bool{manifest.KitSBOMName: true}
+	for _, c := range m.Components {
+		if c.SBOM != nil {
+			if c.SBOM.Path != manifest.ComponentSBOMPath(c.Name) {
+				return corrupt("manifest: component %q SBOM must be at %s", c.Name, manifest.ComponentSBOMPath(c.Name))
+			}
+			want[c.SBOM.Path] = true
+			if err := refMatches(*c.SBOM, h.SBOMs, sums); err != nil {
+				return err
+			}
+		}
+		for _, f := range c.Files {
+			if d, ok := sums[f.Path]; !ok || d != f.Digest {
+				return fmt.Errorf("%w: manifest file %q does not match %s", ErrDigestMismatch, f.Path, manifest.SumsName)
+			}
+			rd.files[f.Path] = f
+			for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+				rd.dirs[d+"/"] = false
+			}
+		}
+	}
+	if m.SBOM.Path != manifest.KitSBOMName {
+		return corrupt("manifest: kit SBOM must be at %s", manifest.KitSBOMName)
+	}
+	if err := refMatches(m.SBOM, h.SBOMs, sums); err != nil {
+		return err
+	}
+	for name := range h.SBOMs {
+		if !want[name] {
+			return corrupt("%s is not named by the manifest", name)
+		}
+	}
+	if len(sums) != len(rd.files)+len(want) {
+		var extra []string
+		for n := range sums {
+			if _, ok := rd.files[n]; !ok && !want[n] {
+				extra = append(extra, n)
+			}
+		}
+		sort.Strings(extra)
+		return corrupt("%s lists %q, which the manifest does not", manifest.SumsName, extra[0])
+	}
+	for name, b := range h.SBOMs {
+		if _, err := manifest.ParseSBOM(b); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	doc, _ := manifest.ParseSBOM(h.SBOMs[manifest.KitSBOMName])
+	if err := manifest.CheckKitSBOM(doc, m, h.Sums); err != nil {
+		return fmt.Errorf("%s: %w", manifest.KitSBOMName, err)
+	}
+	return nil
+}
+
+func refMatches(ref manifest.FileRef, files map[string][]byte, sums map[string]manifest.Digest) error {
+	b, ok := files[ref.Path]
+	if !ok {
+		return corrupt("%s is missing from the archive's head", ref.Path)
+	}
+	d := manifest.SHA256(b)
+	if sums[ref.Path] != d || ref.Digest != d || ref.Size != int64(len(b)) {
+		return fmt.Errorf("%w: %s does not match its digest", ErrDigestMismatch, ref.Path)
+	}
+	return nil
+}
+
+// Next returns the next payload entry, or io.EOF after the last one. Each
+// entry must be one the manifest lists, appear once, and have the listed
+// size and mode; that is checked before any of its content is read, so an
+// unlisted or oversized entry stops the stream at its header. The previous
+// entry's content is drained and checked if the caller did not read it.
+// At io.EOF every listed file has been seen and the stream's end checked.
+func (rd *Reader) Next() (*Entry, error) {
+	if rd.done {
+		return nil, io.EOF
+	}
+	if rd.cur != nil {
+		if _, err := io.Copy(io.Discard, rd.cur); err != nil {
+			return nil, err
+		}
+		rd.cur = nil
+	}
+	h, err := rd.next()
+	if errors.Is(err, io.EOF) {
+		if err := rd.finish(); err != nil {
+			return nil, err
+		}
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, err
+	}
+	pre := rd.Head.Root + "/"
+	name, ok := strings.CutPrefix(h.Name, pre)
+	if !ok || name == "" {
+		return nil, &EntryError{Name: h.Name, Err: fmt.Errorf("%w: outside the root directory %s", manifest.ErrUnsafePath, pre)}
+	}
+	if h.Typeflag == tar.TypeDir {
+		seen, listed := rd.dirs[name]
+		if !listed {
+			return nil, &EntryError{Name: h.Name, Err: corrupt("directory not implied by any listed file")}
+		}
+		if seen {
+			return nil, &EntryError{Name: h.Name, Err: corrupt("appears twice")}
+		}
+		rd.dirs[name] = true
+		return &Entry{Name: name, Dir: true, Mode: manifest.ModeExec}, nil
+	}
+	f, listed := rd.files[name]
+	if !listed {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("not listed in the manifest (or appears twice)")}
+	}
+	delete(rd.files, name)
+	if h.Size != f.Size {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("size %d, the manifest says %d", h.Size, f.Size)}
+	}
+	if fmt.Sprintf("%04o", h.Mode) != f.Mode {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("mode %04o, the manifest says %s", h.Mode, f.Mode)}
+	}
+	rd.scanned += f.Size
+	e := &Entry{Name: name, Size: f.Size, Mode: f.Mode, r: &classifyReader{rd.tr, rd.src}, h: sha256.New(), want: f.Digest}
+	rd.cur = e
+	return e, nil
+}
+
+// finish checks the end of the stream: every listed file seen, the tar
+// trailer present, nothing but zeros after it, and the compressed stream
+// intact to its end.
+func (rd *Reader) finish() error {
+	rd.done = true
+	if len(rd.files) > 0 {
+		var missing []string
+		for n := range rd.files {
+			missing = append(missing, n)
+		}
+		sort.Strings(missing)
+		return corrupt("%d listed file(s) missing from the archive, first %q", len(missing), missing[0])
+	}
+	if rd.tail.zeros < 1024 {
+		return corrupt("archive is truncated: no tar end-of-archive marker")
+	}
+	rd.tail.watch = true
+	n, err := io.Copy(io.Discard, io.LimitReader(rd.tail, MaxTrailer+1))
+	if err != nil {
+		return rd.src.classify(fmt.Errorf("after the tar trailer: %w", err))
+	}
+	if n > MaxTrailer || rd.tail.nonzero {
+		return corrupt("data after the tar end-of-archive marker")
+	}
+	return nil
+}
+
+// sourceReader remembers the last error of the underlying reader, so that a
+// failure can be classified as I/O (the file) or corruption (the content).
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.err = err
+	}
+	return n, err
+}
+
+// classify returns err as an I/O error if the underlying reader failed,
+// and as ErrCorrupt otherwise.
+func (s *sourceReader) classify(err error) error {
+	if s.err != nil {
+		return fmt.Errorf("read kit: %w", s.err)
+	}
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, manifest.ErrMalformed) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrCorrupt, err)
+}
+
+type classifyReader struct {
+	r   io.Reader
+	src *sourceReader
+}
+
+func (c *classifyReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = c.src.classify(err)
+	}
+	return n, err
+}
+
+// tailReader tracks how many zero bytes end what has been read so far, and
+// whether anything non-zero was read after it was asked to watch.
+type tailReader struct {
+	r       io.Reader
+	zeros   int64
+	nonzero bool
+	watch   bool
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	b := p[:n]
+	i := len(b)
+	for i > 0 && b[i-1] == 0 {
+		i--
+	}
+	if i == 0 {
+		t.zeros += int64(n)
+	} else {
+		t.zeros = int64(n - i)
+		if t.watch {
+			t.nonzero = true
+		}
+	}
+	return n, err
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/internal/version"
+	"github.com/offkit/offkit/manifest"
+	"github.com/offkit/offkit/sign"
+)
+
+func newBuildCmd() *cobra.Command {
+	var (
+		out, compression string
+		keys             []string
+		level            int
+		epoch            string
+		quiet            bool
+	)
+	cmd := &cobra.Command{
+		Use:   "build SPEC -o OUT [--key KEY]",
+		Short: "Build a deterministic offline kit from a kit.yaml",
+		Long: `Build the kit that SPEC (a kit.yaml) describes and write it to OUT.
+
+The kit is deterministic: the same spec and sources give the same bytes,
+whatever the checkout path, file times, umask, directory order, time zone or
+locale. Its time comes from --source-date-epoch or SOURCE_DATE_EPOCH; without
+either, the current time is used and the kit is not reproducible.
+
+With --key (repeatable) the kit is signed; without, it is unsigned and can be
+signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if out == "" {
+				return usageError{fmt.Errorf("-o OUT is required")}
+			}
+			comp, err := bundle.ParseCompression(compression)
+			if err != nil {
+				return usageError{err}
+			}
+			created, err := creationTime(epoch, cmd)
+			if err != nil {
+				return err
+			}
+			data, err := readSpec(a[0])
+			if err != nil {
+				return err
+			}
+			spec, err := manifest.ParseSpec(data, a[0])
+			if err != nil {
+				return err
+			}
+			opts := []bundle.Option{
+				bundle.WithCompression(comp, level), bundle.WithCreated(created),
+				bundle.WithTool("offkit", version.String()), bundle.WithTempDir(filepath.Dir(out)),
+			}
+			if len(keys) > 0 {
+				pw, err := password(false)
+				if err != nil {
+					return err
+				}
+				for _, k := range keys {
+					s, err := sign.LoadPrivateKey(k, pw)
+					if err != nil {
+						return err
+					}
+					opts = append(opts, bundle.WithSigner(s))
+				}
+			}
+			p := newProgress("building", quiet)
+			opts = append(opts, bundle.WithProgress(p.update))
+			f, err := createAtomic(out, 0o644)
+			if err != nil {
+				return err
+			}
+			defer f.Abort()
+			head, err := bundle.Build(cmd.Context(), f, spec, filepath.Dir(a[0]), opts...)
+			p.finish()
+			if err != nil {
+				return fmt.Errorf("build %s: %w", a[0], err)
+			}
+			if err := f.Commit(); err != nil {
+				return err
+			}
+			m := head.Manifest
+			state := "unsigned"
+			if n := len(head.Envelope.Signatures); n > 0 {
+				state = fmt.Sprintf("signed by %d key(s)", n)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Built %s: %s-%s, %d file(s), %s, %s\n", out, m.Name, m.Version, m.FileCount, human(m.TotalSize), state)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&out, "output", "o", "", "write the kit to `OUT`")
+	f.StringArrayVar(&keys, "key", nil, "sign with this cosign private `KEY` (repeatable; password from COSIGN_PASSWORD)")
+	f.StringVar(&compression, "compression", "zstd", "zstd, gzip or none")
+	f.IntVar(&level, "level", 0, "compression level (default: zstd 3, gzip 6)")
+	f.StringVar(&epoch, "source-date-epoch", "", "kit time, seconds since 1970 (default: $SOURCE_DATE_EPOCH)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	return cmd
+}
+
+func creationTime(flag string, cmd *cobra.Command) (time.Time, error) {
+	v, from := flag, "--source-date-epoch"
+	if v == "" {
+		v, from = os.Getenv("SOURCE_DATE_EPOCH"), "SOURCE_DATE_EPOCH"
+	}
+	if v == "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "offkit: hint: SOURCE_DATE_EPOCH is not set: using the current time, so this kit is not reproducible")
+		return time.Now().UTC().Truncate(time.Second), nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > 253402300799 {
+		return time.Time{}, usageError{fmt.Errorf("%s=%q is not a number of seconds since 1970", from, v)}
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+func readSpec(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > manifest.MaxSpecSize {
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", path, manifest.ErrMalformed, manifest.MaxSpecSize)
+	}
+	return os.ReadFile(path)
+}

@@ -1,0 +1,111 @@
+// Command offkit builds, signs, verifies and inspects offline kits.
+//
+// Each subcommand lives in its own file and wires flags to one library call;
+// errors are mapped to exit codes in one place, exitCode.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/manifest"
+	"github.com/offkit/offkit/verify"
+)
+
+// Exit codes, documented in every command's help and in README.md.
+const (
+	exitOK        = 0
+	exitError     = 1 // operational: a file not found, I/O, a key that will not load
+	exitUsage     = 2 // bad flags or arguments
+	exitNotIntact = 3 // the kit (or spec) is malformed, corrupt or tampered with
+	exitUntrusted = 4 // the kit is intact but not signed by a trusted key
+)
+
+const exitStatusHelp = `
+EXIT STATUS
+  0  success: every check held
+  1  operational error: a file not found, an I/O error, a key that does not load
+  2  bad usage: unknown flag, missing argument
+  3  not intact or not well-formed: a corrupt, truncated, tampered or malformed
+     kit (digest mismatch, missing/extra entry, unsafe path, broken signature),
+     or a kit.yaml or source that breaks the rules
+  4  intact but not trusted: no signature from a trusted key
+`
+
+type usageError struct{ error }
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, verify.ErrUntrusted):
+		return exitUntrusted
+	case errors.Is(err, verify.ErrNotIntact), errors.Is(err, manifest.ErrMalformed), errors.Is(err, bundle.ErrUnknownFormat):
+		return exitNotIntact
+	}
+	return exitError
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "offkit",
+		Short: "Build, sign, verify and inspect signed offline kits",
+		Long: `offkit builds deterministic, signed, compressed offline kits from a kit.yaml,
+co-signs them, verifies them offline against public keys, and inspects them
+without unpacking. See docs/FORMAT.md for the kit format.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newKeygenCmd(), newBuildCmd(), newSignCmd(), newVerifyCmd(), newInspectCmd(), newVersionCmd())
+	for _, c := range root.Commands() {
+		c.SetHelpTemplate(c.HelpTemplate() + exitStatusHelp)
+	}
+	return root
+}
+
+// args wraps a cobra positional-argument check so its failure is a usage error.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "offkit: error: %v\n", err)
+		for _, h := range hints(err) {
+			fmt.Fprintf(os.Stderr, "offkit: hint: %s\n", h)
+		}
+	}
+	os.Exit(exitCode(err))
+}
+
+func hints(err error) []string {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		return []string{"run 'offkit help' or 'offkit COMMAND --help'"}
+	case errors.Is(err, verify.ErrUntrusted):
+		return []string{"pass the public key of a signer with --key, or have the kit signed with 'offkit sign'"}
+	case errors.Is(err, verify.ErrNotIntact):
+		return []string{"this kit is not what its signers built: do not use it; fetch it again from the release bucket"}
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// atomicFile is an output file that appears at its path only when Commit
+// succeeds; until then it is a hidden temporary file beside it, removed by
+// Abort. A failed command therefore never leaves partial output.
+type atomicFile struct {
+	*os.File
+	path string
+	done bool
+}
+
+func createAtomic(path string, perm os.FileMode) (*atomicFile, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &atomicFile{File: f, path: path}, nil
+}
+
+func (a *atomicFile) Commit() error {
+	if err := a.File.Sync(); err != nil {
+		a.Abort()
+		return err
+	}
+	if err := a.File.Close(); err != nil {
+		a.Abort()
+		return err
+	}
+	if err := os.Rename(a.File.Name(), a.path); err != nil {
+		a.Abort()
+		return err
+	}
+	a.done = true
+	return nil
+}
+
+// Abort removes the temporary file; it is a no-op after Commit.
+func (a *atomicFile) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.File.Close()
+	os.Remove(a.File.Name())
+}
+
+// password returns the key password: COSIGN_PASSWORD if set (even empty),
+// else a prompt on the terminal, confirmed when confirm is true.
+func password(confirm bool) ([]byte, error) {
+	if p, ok := os.LookupEnv("COSIGN_PASSWORD"); ok {
+		return []byte(p), nil
+	}
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil, errors.New("no password: set COSIGN_PASSWORD (standard input is not a terminal to prompt on)")
+	}
+	fmt.Fprint(os.Stderr, "Enter password for private key: ")
+	p, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	if confirm {
+		fmt.Fprint(os.Stderr, "Enter password for private key again: ")
+		q, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return nil, err
+		}
+		if string(p) != string(q) {
+			return nil, errors.New("passwords do not match")
+		}
+	}
+	return p, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// progress prints a one-line progress meter on stderr when stderr is a
+// terminal, at most ten times a second, and nothing otherwise.
+type progress struct {
+	label string
+	on    bool
+	mu    sync.Mutex
+	last  time.Time
+	start time.Time
+	shown bool
+}
+
+func newProgress(label string, quiet bool) *progress {
+	return &progress{label: label, on: !quiet && term.IsTerminal(int(os.Stderr.Fd())), start: time.Now()}
+}
+
+func (p *progress) update(done, total int64) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond && done != total {
+		return
+	}
+	p.last = now
+	pct := 100.0
+	if total > 0 {
+		pct = float64(done) * 100 / float64(total)
+	}
+	rate := float64(done) / max(now.Sub(p.start).Seconds(), 0.001)
+	fmt.Fprintf(os.Stderr, "\r%s %s / %s (%.0f%%) %s/s ", p.label, human(done), human(total), pct, human(int64(rate)))
+	p.shown = true
+}
+
+func (p *progress) finish() {
+	if p.on && p.shown {
+		fmt.Fprint(os.Stderr, "\r"+strings.Repeat(" ", 72)+"\r")
+	}
+}
+
+// countingReader reports progress as it is read.
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	total int64
+	p     *progress
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	c.p.update(c.n, c.total)
+	return n, err
+}
+
+func human(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,79 @@
+package manifest
+
+import (
+	"encoding/base64"
+	"fmt"
+
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+)
+
+// Limits on manifest.dsse.json.
+const (
+	MaxEnvelopeSize = 64 << 20
+	MaxSignatures   = 64
+	maxSigLen       = 16 << 10 // bytes of one base64 signature
+)
+
+// Envelope is a DSSE envelope (github.com/secure-systems-lab/go-securesystemslib/dsse).
+type Envelope = dsse.Envelope
+
+// Signature is one signature of an Envelope.
+type Signature = dsse.Signature
+
+// PAE returns the DSSE pre-authentication encoding of the envelope's payload:
+// the bytes each signature signs.
+func PAE(payloadType string, payload []byte) []byte { return dsse.PAE(payloadType, payload) }
+
+// NewEnvelope wraps a statement payload in an unsigned envelope.
+func NewEnvelope(payload []byte) *Envelope {
+	return &Envelope{PayloadType: PayloadType, Payload: base64.StdEncoding.EncodeToString(payload), Signatures: []Signature{}}
+}
+
+// MarshalEnvelope encodes e as it is stored in manifest.dsse.json.
+func MarshalEnvelope(e *Envelope) ([]byte, error) {
+	b, err := marshalCanonical(e)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// ParseEnvelope parses manifest.dsse.json strictly (no duplicate or unknown
+// keys, standard base64, payloadType application/vnd.in-toto+json) and
+// returns the envelope and its decoded payload.
+func ParseEnvelope(data []byte) (*Envelope, []byte, error) {
+	if len(data) > MaxEnvelopeSize {
+		return nil, nil, malformed("%s is larger than %d bytes", EnvelopeName, MaxEnvelopeSize)
+	}
+	var e Envelope
+	if err := unmarshalStrict(data, &e); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", EnvelopeName, err)
+	}
+	if e.PayloadType != PayloadType {
+		return nil, nil, malformed("%s: payloadType %q is not %q", EnvelopeName, e.PayloadType, PayloadType)
+	}
+	payload, err := base64.StdEncoding.Strict().DecodeString(e.Payload)
+	if err != nil {
+		return nil, nil, malformed("%s: payload is not standard base64: %v", EnvelopeName, err)
+	}
+	if len(e.Signatures) > MaxSignatures {
+		return nil, nil, malformed("%s: more than %d signatures", EnvelopeName, MaxSignatures)
+	}
+	for i, s := range e.Signatures {
+		if len(s.Sig) == 0 || len(s.Sig) > maxSigLen {
+			return nil, nil, malformed("%s: signature %d is empty or too long", EnvelopeName, i+1)
+		}
+		if _, err := base64.StdEncoding.Strict().DecodeString(s.Sig); err != nil {
+			return nil, nil, malformed("%s: signature %d is not standard base64", EnvelopeName, i+1)
+		}
+	}
+	if e.Signatures == nil {
+		e.Signatures = []Signature{}
+	}
+	return &e, payload, nil
+}
+
+// SigBytes decodes the i-th signature.
+func SigBytes(e *Envelope, i int) ([]byte, error) {
+	return base64.StdEncoding.Strict().DecodeString(e.Signatures[i].Sig)
+}

@@ -1,0 +1,181 @@
+package manifest
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spdx/tools-golang/spdx"
+	"github.com/spdx/tools-golang/spdx/v2/common"
+	spdxjson "github.com/spdx/tools-golang/json"
+)
+
+// MaxSBOMSize bounds every SPDX document a kit carries.
+const MaxSBOMSize = 64 << 20
+
+// NamespacePrefix starts the documentNamespace of every kit SPDX document.
+const NamespacePrefix = "https://offkit.dev/spdx/"
+
+// ComponentSBOMPath is where the SPDX document provided for a component is
+// carried in the kit.
+func ComponentSBOMPath(component string) string { return SBOMDir + "/" + component + ".spdx.json" }
+
+// KitSBOM generates the kit's SPDX 2.3 document from its manifest: a package
+// for the kit that CONTAINS a package per component, each of which CONTAINS
+// its files with their SHA256; provided component SBOMs are files of the kit
+// package that DESCRIBE (DESCRIBED_BY) their component. Its created time is
+// the manifest's and its namespace is derived from the kit's content, so the
+// same kit always gives the same document.
+func KitSBOM(m *Manifest) *spdx.Document {
+	// The namespace digest covers every path and digest the document lists.
+	var ns bytes.Buffer
+	fmt.Fprintf(&ns, "%s\n", m.Root())
+	kitPkg := common.ElementID("Package-kit")
+	doc := &spdx.Document{
+		SPDXVersion:    spdx.Version,
+		DataLicense:    spdx.DataLicense,
+		SPDXIdentifier: "DOCUMENT",
+		DocumentName:   m.Root(),
+		CreationInfo: &spdx.CreationInfo{
+			Creators: []common.Creator{{CreatorType: "Tool", Creator: m.Tool.Name + "-" + m.Tool.Version}},
+			Created:  m.Created,
+		},
+	}
+	doc.Packages = append(doc.Packages, &spdx.Package{
+		PackageName: m.Name, PackageSPDXIdentifier: kitPkg, PackageVersion: m.Version,
+		PackageDownloadLocation: "NOASSERTION", FilesAnalyzed: true, IsFilesAnalyzedTagPresent: true,
+		PackageComment: "offkit offline kit " + m.Root(), PrimaryPackagePurpose: "ARCHIVE",
+	})
+	rel := func(a, b common.ElementID, kind string) {
+		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
+			RefA: common.MakeDocElementID("", string(a)), RefB: common.MakeDocElementID("", string(b)), Relationship: kind,
+		})
+	}
+	rel("DOCUMENT", kitPkg, "DESCRIBES")
+	addFile := func(owner common.ElementID, path string, d Digest) common.ElementID {
+		id := common.ElementID("File-" + SHA256([]byte(path)).Hex()[:24])
+		doc.Files = append(doc.Files, &spdx.File{
+			FileName: "./" + path, FileSPDXIdentifier: id,
+			Checksums:         []common.Checksum{{Algorithm: common.SHA256, Value: d.Hex()}},
+			FileCopyrightText: "NOASSERTION", LicenseConcluded: "NOASSERTION",
+		})
+		rel(owner, id, "CONTAINS")
+		fmt.Fprintf(&ns, "%s  %s\n", d.Hex(), path)
+		return id
+	}
+	for _, c := range m.Components {
+		pid := common.ElementID("Package-" + c.Name)
+		comment := fmt.Sprintf("offkit component of type %s at %s/", c.Type, c.Path)
+		if c.Pending {
+			comment += " (pending: declared, not yet delivered)"
+		}
+		doc.Packages = append(doc.Packages, &spdx.Package{
+			PackageName: c.Name, PackageSPDXIdentifier: pid, PackageVersion: m.Version,
+			PackageDownloadLocation: "NOASSERTION", FilesAnalyzed: true, IsFilesAnalyzedTagPresent: true,
+			PackageComment: comment,
+		})
+		rel(kitPkg, pid, "CONTAINS")
+		for _, f := range c.Files {
+			addFile(pid, f.Path, f.Digest)
+		}
+		if c.SBOM != nil {
+			sid := addFile(kitPkg, c.SBOM.Path, c.SBOM.Digest)
+			rel(pid, sid, "DESCRIBED_BY")
+		}
+	}
+	doc.DocumentNamespace = NamespacePrefix + m.Root() + "-" + SHA256(ns.Bytes()).Hex()
+	return doc
+}
+
+// MarshalSBOM encodes an SPDX document as JSON (tools-golang's writer).
+func MarshalSBOM(doc *spdx.Document) ([]byte, error) {
+	var b bytes.Buffer
+	if err := spdxjson.Write(doc, &b, spdxjson.Indent(" "), spdxjson.EscapeHTML(false)); err != nil {
+		return nil, fmt.Errorf("encode SPDX: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// ParseSBOM parses an SPDX JSON document with tools-golang and checks the
+// fields SPDX makes mandatory: version SPDX-2.x, SPDXRef-DOCUMENT, name,
+// namespace, data license and creation info with at least one creator.
+func ParseSBOM(data []byte) (*spdx.Document, error) {
+	if len(data) > MaxSBOMSize {
+		return nil, malformed("SPDX document is larger than %d bytes", MaxSBOMSize)
+	}
+	if err := checkJSON(data); err != nil {
+		return nil, fmt.Errorf("SPDX document: %w", err)
+	}
+	doc, err := spdxjson.Read(bytes.NewReader(data))
+	if err != nil {
+		return nil, malformed("SPDX document: %v", err)
+	}
+	switch {
+	case !strings.HasPrefix(doc.SPDXVersion, "SPDX-2."):
+		return nil, malformed("SPDX document: spdxVersion %q is not SPDX-2.x", doc.SPDXVersion)
+	case doc.SPDXIdentifier != "DOCUMENT":
+		return nil, malformed("SPDX document: SPDXID is not SPDXRef-DOCUMENT")
+	case doc.DocumentName == "":
+		return nil, malformed("SPDX document: name is missing")
+	case doc.DocumentNamespace == "":
+		return nil, malformed("SPDX document: documentNamespace is missing")
+	case doc.DataLicense != spdx.DataLicense:
+		return nil, malformed("SPDX document: dataLicense %q is not %s", doc.DataLicense, spdx.DataLicense)
+	case doc.CreationInfo == nil || len(doc.CreationInfo.Creators) == 0 || doc.CreationInfo.Created == "":
+		return nil, malformed("SPDX document: creationInfo with creators and created is missing")
+	}
+	return doc, nil
+}
+
+// CheckKitSBOM verifies that the kit's SPDX document agrees with the kit:
+// it lists exactly the files of SHA256SUMS other than itself, each with the
+// same SHA256, and a package for every component of the manifest.
+func CheckKitSBOM(doc *spdx.Document, m *Manifest, sums Sums) error {
+	want := sums.Map()
+	delete(want, KitSBOMName)
+	got := map[string]bool{}
+	for _, f := range doc.Files {
+		name, ok := strings.CutPrefix(f.FileName, "./")
+		if !ok {
+			return malformed("SBOM file %q does not start with ./", f.FileName)
+		}
+		d, listed := want[name]
+		if !listed {
+			return malformed("SBOM lists %q, which is not in %s", name, SumsName)
+		}
+		if got[name] {
+			return malformed("SBOM lists %q twice", name)
+		}
+		got[name] = true
+		var sha string
+		for _, c := range f.Checksums {
+			if c.Algorithm == common.SHA256 {
+				sha = c.Value
+			}
+		}
+		if sha != d.Hex() {
+			return malformed("SBOM gives %q SHA256 %q, %s gives %s", name, sha, SumsName, d.Hex())
+		}
+	}
+	if len(got) != len(want) {
+		var missing []string
+		for n := range want {
+			if !got[n] {
+				missing = append(missing, n)
+			}
+		}
+		sort.Strings(missing)
+		return malformed("SBOM does not list %d file(s) of %s, first %q", len(missing), SumsName, missing[0])
+	}
+	pkgs := map[string]bool{}
+	for _, p := range doc.Packages {
+		pkgs[p.PackageName] = true
+	}
+	for _, c := range m.Components {
+		if !pkgs[c.Name] {
+			return malformed("SBOM has no package for component %q", c.Name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,267 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/offkit/offkit/schemas"
+)
+
+// MaxSpecSize bounds kit.yaml.
+const MaxSpecSize = 1 << 20
+
+// Component types (kit.yaml "type").
+const (
+	TypeMigrations = "migrations"
+	TypeBackfill   = "backfill"
+	TypeRollback   = "rollback"
+	TypeSeeds      = "seeds"
+	TypeData       = "data"
+	TypeDocs       = "docs"
+	TypeTooling    = "tooling"
+	TypeOther      = "other"
+)
+
+// Spec is a parsed and validated kit.yaml.
+type Spec struct {
+	Name        string            `json:"name"`
+	Version     string            `json:"version"`
+	Description string            `json:"description,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Components  []ComponentSpec   `json:"components"`
+}
+
+// ComponentSpec is one entry of kit.yaml's components list.
+type ComponentSpec struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type,omitempty"` // defaults to "other"
+	Description string   `json:"description,omitempty"`
+	From        string   `json:"from,omitempty"` // relative to kit.yaml
+	Path        string   `json:"path"`           // relative to the kit root
+	SBOM        string   `json:"sbom,omitempty"` // relative to kit.yaml
+	Include     []string `json:"include,omitempty"`
+	Exclude     []string `json:"exclude,omitempty"`
+	Pending     bool     `json:"pending,omitempty"`
+}
+
+// Root returns the kit's root directory name, "<name>-<version>".
+func (s *Spec) Root() string { return s.Name + "-" + s.Version }
+
+// ParseSpec parses kit.yaml. file names the document in errors. The spec
+// must satisfy schemas/kit.schema.json and the rules of docs/FORMAT.md
+// ("kit.yaml"); a violation is reported as a *FieldError with the field's
+// path and line.
+func ParseSpec(data []byte, file string) (*Spec, error) {
+	if len(data) > MaxSpecSize {
+		return nil, &FieldError{File: file, Err: malformed("larger than %d bytes", MaxSpecSize)}
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		return nil, &FieldError{File: file, Err: malformed("%v", err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &FieldError{File: file, Line: extra.Line, Err: malformed("more than one YAML document")}
+	}
+	lines := map[string]int{}
+	inst, err := yamlToJSON(&root, "", lines)
+	if err != nil {
+		return nil, &FieldError{File: file, Err: err}
+	}
+	sch, err := schemas.Get(schemas.KitSpec)
+	if err != nil {
+		return nil, err
+	}
+	if err := sch.Validate(inst); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			return nil, schemaError(file, ve, lines)
+		}
+		return nil, &FieldError{File: file, Err: malformed("%v", err)}
+	}
+	var s Spec
+	if err := root.Decode(&specYAML{&s}); err != nil {
+		return nil, &FieldError{File: file, Err: malformed("%v", err)}
+	}
+	if err := s.check(file, lines); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// specYAML decodes with the json tag names.
+type specYAML struct{ s *Spec }
+
+func (y *specYAML) UnmarshalYAML(n *yaml.Node) error {
+	var raw struct {
+		Name        string            `yaml:"name"`
+		Version     string            `yaml:"version"`
+		Description string            `yaml:"description"`
+		Labels      map[string]string `yaml:"labels"`
+		Components  []struct {
+			Name        string   `yaml:"name"`
+			Type        string   `yaml:"type"`
+			Description string   `yaml:"description"`
+			From        string   `yaml:"from"`
+			Path        string   `yaml:"path"`
+			SBOM        string   `yaml:"sbom"`
+			Include     []string `yaml:"include"`
+			Exclude     []string `yaml:"exclude"`
+			Pending     bool     `yaml:"pending"`
+		} `yaml:"components"`
+	}
+	if err := n.Decode(&raw); err != nil {
+		return err
+	}
+	*y.s = Spec{Name: raw.Name, Version: raw.Version, Description: raw.Description, Labels: raw.Labels}
+	for _, c := range raw.Components {
+		t := c.Type
+		if t == "" {
+			t = TypeOther
+		}
+		y.s.Components = append(y.s.Components, ComponentSpec{
+			Name: c.Name, Type: t, Description: c.Description, From: c.From, Path: c.Path,
+			SBOM: c.SBOM, Include: c.Include, Exclude: c.Exclude, Pending: c.Pending,
+		})
+	}
+	return nil
+}
+
+// check applies the rules the schema cannot express.
+func (s *Spec) check(file string, lines map[string]int) error {
+	fail := func(field string, err error) error {
+		return &FieldError{File: file, Line: lines[field], Field: field, Err: err}
+	}
+	names := map[string]int{}
+	for i, c := range s.Components {
+		f := fmt.Sprintf("components[%d]", i)
+		if j, dup := names[c.Name]; dup {
+			return fail(f+".name", malformed("duplicate component name %q (also components[%d])", c.Name, j))
+		}
+		names[c.Name] = i
+		if c.Name == "kit" {
+			return fail(f+".name", malformed("component name \"kit\" is reserved (sbom/kit.spdx.json is the kit's own SBOM)"))
+		}
+		if err := CheckPath(c.Path); err != nil {
+			return fail(f+".path", err)
+		}
+		if IsReservedPath(c.Path) {
+			return fail(f+".path", fmt.Errorf("%w: %q is reserved for kit metadata", ErrUnsafePath, c.Path))
+		}
+		for _, g := range append(append([]string{}, c.Include...), c.Exclude...) {
+			if _, err := path.Match(g, ""); err != nil {
+				return fail(f, malformed("bad glob %q: %v", g, err))
+			}
+		}
+		for j := range i {
+			o := s.Components[j]
+			if Within(FoldKey(c.Path), FoldKey(o.Path)) || Within(FoldKey(o.Path), FoldKey(c.Path)) {
+				return fail(f+".path", fmt.Errorf("%w: %q overlaps components[%d].path %q", ErrUnsafePath, c.Path, j, o.Path))
+			}
+		}
+	}
+	return nil
+}
+
+// yamlToJSON converts a YAML node into the value encoding/json would produce,
+// recording the line of every field under its path ("components[0].path").
+func yamlToJSON(n *yaml.Node, at string, lines map[string]int) (any, error) {
+	lines[at] = n.Line
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, malformed("empty document")
+		}
+		return yamlToJSON(n.Content[0], at, lines)
+	case yaml.AliasNode:
+		return nil, malformed("line %d: YAML aliases are not allowed", n.Line)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+				return nil, malformed("line %d: mapping keys must be plain strings", k.Line)
+			}
+			if _, dup := m[k.Value]; dup {
+				return nil, malformed("line %d: duplicate key %q", k.Line, k.Value)
+			}
+			child := k.Value
+			if at != "" {
+				child = at + "." + k.Value
+			}
+			val, err := yamlToJSON(v, child, lines)
+			if err != nil {
+				return nil, err
+			}
+			lines[child] = k.Line
+			m[k.Value] = val
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		a := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			v, err := yamlToJSON(c, fmt.Sprintf("%s[%d]", at, i), lines)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		return a, nil
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str":
+			return n.Value, nil
+		case "!!bool":
+			var b bool
+			if err := n.Decode(&b); err != nil {
+				return nil, malformed("line %d: %v", n.Line, err)
+			}
+			return b, nil
+		case "!!int", "!!float":
+			// Keep numbers distinct from strings so the schema sees the
+			// type the author wrote (version: 1.0 is a number, not a version).
+			f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+			if err != nil {
+				return n.Value, nil
+			}
+			return f, nil
+		case "!!null":
+			return nil, nil
+		}
+		return n.Value, nil
+	}
+	return nil, malformed("line %d: unsupported YAML node", n.Line)
+}
+
+var printer = message.NewPrinter(language.English)
+
+// schemaError turns the first leaf of a schema validation error into a
+// FieldError naming the field and its line.
+func schemaError(file string, ve *jsonschema.ValidationError, lines map[string]int) error {
+	leaf := ve
+	for len(leaf.Causes) > 0 {
+		leaf = leaf.Causes[0]
+	}
+	field := ""
+	for _, tok := range leaf.InstanceLocation {
+		if _, err := strconv.Atoi(tok); err == nil {
+			field += "[" + tok + "]"
+		} else if field == "" {
+			field = tok
+		} else {
+			field += "." + tok
+		}
+	}
+	return &FieldError{File: file, Line: lines[field], Field: field,
+		Err: malformed("%s", leaf.ErrorKind.LocalizedString(printer))}
+}

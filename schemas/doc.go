@@ -1,0 +1,6 @@
+// Package schemas embeds the JSON Schemas of offkit's documents — kit.yaml
+// and the kit manifest predicate — and compiles them for validation.
+//
+// The schemas are part of the normative kit format (docs/FORMAT.md); the
+// manifest package enforces them on every document it parses.
+package schemas

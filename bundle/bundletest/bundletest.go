@@ -1,0 +1,235 @@
+// Package bundletest makes small kits, keys and hostile variants of kits for
+// tests: a spec tree on disk, a cosign key pair, a built kit, and a rewriter
+// that edits a kit's tar entries and recompresses it.
+package bundletest
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/manifest"
+	"github.com/offkit/offkit/sign"
+)
+
+// Password protects every key made here.
+const Password = "offkit-test"
+
+// Epoch is the SOURCE_DATE_EPOCH of kits made here.
+var Epoch = time.Unix(1700000000, 0).UTC()
+
+// Key is a key pair on disk with its loaded halves.
+type Key struct {
+	Priv, Pub string // file paths
+	Signer    *sign.Signer
+	Verifier  *sign.Verifier
+}
+
+// NewKey generates a cosign key pair in dir (t.TempDir() if empty).
+func NewKey(t testing.TB, dir, name string) *Key {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	priv, pub, err := sign.GenerateKeyPair([]byte(Password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &Key{Priv: filepath.Join(dir, name+".key"), Pub: filepath.Join(dir, name+".pub")}
+	must(t, os.WriteFile(k.Priv, priv, 0o600))
+	must(t, os.WriteFile(k.Pub, pub, 0o644))
+	if k.Signer, err = sign.LoadPrivateKey(k.Priv, []byte(Password)); err != nil {
+		t.Fatal(err)
+	}
+	if k.Verifier, err = sign.LoadPublicKey(k.Pub); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// SpecYAML is the kit.yaml WriteSpec writes.
+const SpecYAML = `name: demo
+version: 1.2.3
+description: a test kit
+labels:
+  ticket: REL-1
+components:
+  - name: migrations
+    type: migrations
+    from: src/migrations
+    path: migrations
+    sbom: src/runner.spdx.json
+  - name: rollback
+    type: rollback
+    from: src/rollback.js
+    path: rollback/rollback.js
+  - name: seeds
+    type: seeds
+    path: seeds
+    pending: true
+`
+
+// SBOM is a minimal valid SPDX 2.3 document.
+const SBOM = `{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"runner",` +
+	`"documentNamespace":"https://example.org/runner","creationInfo":{"created":"2026-01-01T00:00:00Z","creators":["Tool: test"]}}`
+
+// Files are the source files WriteSpec writes, relative to the spec's dir.
+var Files = map[string]string{
+	"src/migrations/001_init.sql":    "CREATE TABLE t (id int);\n",
+	"src/migrations/002_index.sql":   "CREATE INDEX i ON t (id);\n",
+	"src/migrations/sub/README.md":   "# migrations\n",
+	"src/migrations/sub/deep/x.json": "{}\n",
+	"src/migrations/run.sh":          "#!/bin/sh\necho run\n",
+	"src/rollback.js":                "// rollback\n",
+	"src/runner.spdx.json":           SBOM,
+}
+
+// WriteSpec writes kit.yaml and its sources into dir and returns the spec's
+// path. run.sh is executable.
+func WriteSpec(t testing.TB, dir string) string {
+	t.Helper()
+	for name, content := range Files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		mode := os.FileMode(0o644)
+		if filepath.Ext(p) == ".sh" {
+			mode = 0o755
+		}
+		must(t, os.WriteFile(p, []byte(content), mode))
+		must(t, os.Chmod(p, mode))
+	}
+	spec := filepath.Join(dir, "kit.yaml")
+	must(t, os.WriteFile(spec, []byte(SpecYAML), 0o644))
+	return spec
+}
+
+// Build builds the kit of the spec at specPath, signed by keys, and returns
+// its bytes.
+func Build(t testing.TB, specPath string, keys []*Key, opts ...bundle.Option) []byte {
+	t.Helper()
+	data, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := manifest.ParseSpec(data, specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = append([]bundle.Option{bundle.WithCreated(Epoch), bundle.WithTempDir(t.TempDir())}, opts...)
+	for _, k := range keys {
+		opts = append(opts, bundle.WithSigner(k.Signer))
+	}
+	var b bytes.Buffer
+	if _, err := bundle.Build(context.Background(), &b, spec, filepath.Dir(specPath), opts...); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// Kit writes a spec into a temp dir and builds its kit, signed by keys.
+func Kit(t testing.TB, keys ...*Key) []byte {
+	t.Helper()
+	return Build(t, WriteSpec(t, t.TempDir()), keys)
+}
+
+// Entry is one tar entry of a kit, held in memory.
+type Entry struct {
+	Header *tar.Header
+	Data   []byte
+}
+
+// Entries decompresses a zstd kit and returns its entries.
+func Entries(t testing.TB, kit []byte) []*Entry {
+	t.Helper()
+	d, err := zstd.NewReader(bytes.NewReader(kit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tr := tar.NewReader(d)
+	var out []*Entry
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &Entry{Header: h, Data: b})
+	}
+}
+
+// Pack writes entries as a PAX tar stream with a trailer, zstd-compressed.
+// Header sizes are set from the data unless keepSize is true.
+func Pack(t testing.TB, entries []*Entry, keepSize bool) []byte {
+	t.Helper()
+	var raw bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	for _, e := range entries {
+		h := *e.Header
+		if !keepSize {
+			h.Size = int64(len(e.Data))
+		}
+		must(t, tw.WriteHeader(&h))
+		if _, err := tw.Write(e.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, tw.Close())
+	return Compress(t, raw.Bytes())
+}
+
+// Compress zstd-compresses b.
+func Compress(t testing.TB, b []byte) []byte {
+	t.Helper()
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc.EncodeAll(b, nil)
+}
+
+// Rewrite decodes kit, applies edit to its entries and re-encodes it.
+func Rewrite(t testing.TB, kit []byte, edit func([]*Entry) []*Entry) []byte {
+	t.Helper()
+	return Pack(t, edit(Entries(t, kit)), false)
+}
+
+// Find returns the entry whose name, relative to the root, is name.
+func Find(entries []*Entry, name string) *Entry {
+	for _, e := range entries {
+		if rel := afterRoot(e.Header.Name); rel == name {
+			return e
+		}
+	}
+	return nil
+}
+
+func afterRoot(n string) string {
+	for i := 0; i < len(n); i++ {
+		if n[i] == '/' {
+			return n[i+1:]
+		}
+	}
+	return ""
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -73,7 +73,7 @@ type compressor struct {
 	jobs    chan job
 	wg      sync.WaitGroup
 	err     error
-	pool    sync.Pool
+	free    chan []byte // recycled chunk buffers
 	closed  bool
 }
 
@@ -127,16 +127,18 @@ func newCompressor(dst io.Writer, c Compression, level int) (io.WriteCloser, err
 	default:
 		return nil, fmt.Errorf("unknown compression %q", c)
 	}
-	w := &compressor{dst: dst, encode: encode, jobs: make(chan job)}
-	w.pool.New = func() any { return make([]byte, 0, ChunkSize) }
-	w.buf = w.pool.Get().([]byte)
+	w := &compressor{dst: dst, encode: encode, jobs: make(chan job), free: make(chan []byte, 2*workers+2)}
+	w.buf = w.getBuf()
 	for range workers {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
 			for j := range w.jobs {
 				b, err := w.encode(j.in)
-				w.pool.Put(j.in[:0]) //nolint:staticcheck // slices are fine in a pool here
+				select {
+				case w.free <- j.in[:0]:
+				default:
+				}
 				j.out <- result{b, err}
 			}
 		}()
@@ -168,13 +170,22 @@ func (w *compressor) submit() error {
 	out := make(chan result, 1)
 	w.jobs <- job{in: w.buf, out: out}
 	w.pending = append(w.pending, out)
-	w.buf = w.pool.Get().([]byte)
+	w.buf = w.getBuf()
 	for len(w.pending) > 2*runtime.GOMAXPROCS(0) {
 		if err := w.drainOne(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (w *compressor) getBuf() []byte {
+	select {
+	case b := <-w.free:
+		return b
+	default:
+		return make([]byte, 0, ChunkSize)
+	}
 }
 
 func (w *compressor) drainOne() error {

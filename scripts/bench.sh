@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Benchmark offkit build/verify against the equivalent manual pipeline
+# (sha256sum + tar + zstd, and zstd + tar + sha256sum --check + cosign).
+#
+# Usage: scripts/bench.sh            (normally via `make bench`)
+# Env:
+#   BENCH_SIZE  sample size for internal/gensample (default 1GiB; e.g. 64MiB)
+#   BENCH_SEED  sample seed (default 1)
+#   BENCH_RUNS  runs per measurement; the best wall time is reported (default 3)
+#   BENCH_GO    set to 0 to skip the Go benchmarks at the end
+#   OFFKIT      offkit binary (default bin/offkit)
+#   COSIGN      cosign binary (default .cache/bin/cosign)
+#
+# The sample is cached under .cache/bench/sample/<size>-seed<seed>/ and reused.
+# Page cache cannot be dropped here, so every measurement runs warm: the sample
+# is read once before timing, and the best of BENCH_RUNS is taken.
+# Peak RSS is GNU time's %M: the largest single process of a pipeline.
+set -euo pipefail
+export LC_ALL=C
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+
+BENCH_SIZE="${BENCH_SIZE:-1GiB}"
+BENCH_SEED="${BENCH_SEED:-1}"
+BENCH_RUNS="${BENCH_RUNS:-3}"
+BENCH_GO="${BENCH_GO:-1}"
+OFFKIT="${OFFKIT:-$ROOT/bin/offkit}"
+COSIGN="${COSIGN:-$ROOT/.cache/bin/cosign}"
+TIME=/usr/bin/time
+KIT_ROOT=bench-1.0.0 # <name>-<version> from the generated kit.yaml
+
+die() { printf 'bench.sh: %s\n' "$*" >&2; exit 1; }
+note() { printf 'bench.sh: %s\n' "$*" >&2; }
+
+[[ -x "$OFFKIT" ]] || die "offkit binary not found at $OFFKIT (run: make build)"
+[[ -x "$COSIGN" ]] || die "cosign not found at $COSIGN (run: make tools)"
+[[ -x "$TIME" ]] || die "$TIME not found (run: make tools)"
+command -v zstd >/dev/null || die "zstd not found (run: make tools)"
+[[ "$BENCH_RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
+
+mkdir -p "$ROOT/.cache/bench/sample"
+
+# --- sample -----------------------------------------------------------------
+GEN_HASH="$(cat internal/gensample/*.go | sha256sum | cut -c1-16)"
+SAMPLE="$ROOT/.cache/bench/sample/${BENCH_SIZE//[^A-Za-z0-9.]/_}-seed${BENCH_SEED}"
+if [[ ! -f "$SAMPLE/.complete" || "$(cat "$SAMPLE/.complete")" != "$GEN_HASH" ]]; then
+	note "generating $BENCH_SIZE sample (seed $BENCH_SEED) in ${SAMPLE#"$ROOT"/}"
+	rm -rf "$SAMPLE" "$SAMPLE.tmp"
+	go run ./internal/gensample -o "$SAMPLE.tmp" -size "$BENCH_SIZE" -seed "$BENCH_SEED"
+	echo "$GEN_HASH" >"$SAMPLE.tmp/.complete"
+	mv "$SAMPLE.tmp" "$SAMPLE"
+fi
+PAYLOAD_BYTES="$(find "$SAMPLE/data" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')"
+PAYLOAD_FILES="$(find "$SAMPLE/data" -type f | wc -l)"
+
+WORK="$(mktemp -d "$ROOT/.cache/bench/work.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+export COSIGN_PASSWORD="offkit-bench"
+export BENCH_SAMPLE="$SAMPLE" BENCH_WORK="$WORK" BENCH_OFFKIT="$OFFKIT" BENCH_COSIGN="$COSIGN" BENCH_KIT_ROOT="$KIT_ROOT"
+
+note "keygen"
+"$OFFKIT" keygen --output-key-prefix "$WORK/bench" >"$WORK/keygen.log" 2>&1 ||
+	{ cat "$WORK/keygen.log" >&2; die "offkit keygen failed"; }
+
+note "warm-up read of the sample ($PAYLOAD_FILES files, $PAYLOAD_BYTES bytes)"
+# Not `tar -cf /dev/null`: GNU tar skips reading file data when writing there.
+(cd "$SAMPLE" && find data -type f -print0 | xargs -0 cat >/dev/null)
+
+# --- measurement ------------------------------------------------------------
+declare -a OPS=()
+declare -A SECS=() RSS=()
+
+# measure NAME SETUP SCRIPT: runs SETUP (untimed) then SCRIPT under bash,
+# BENCH_RUNS times; keeps the best wall time and the highest peak RSS.
+measure() {
+	local name="$1" setup="$2" script="$3" i t0 t1 secs rss best="" maxrss=0
+	for ((i = 1; i <= BENCH_RUNS; i++)); do
+		bash -euo pipefail -c "$setup"
+		t0="$EPOCHREALTIME"
+		if ! "$TIME" -f '%e %M' -o "$WORK/time.txt" bash -euo pipefail -c "$script" >"$WORK/op.log" 2>&1; then
+			tail -n 30 "$WORK/op.log" >&2
+			die "$name failed (run $i)"
+		fi
+		t1="$EPOCHREALTIME"
+		secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+		rss="$(awk 'END { print $2 }' "$WORK/time.txt")"
+		note "$(printf '%-16s run %d: %ss, %s KiB' "$name" "$i" "$secs" "$rss")"
+		if [[ -z "$best" ]] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then best="$secs"; fi
+		if ((rss > maxrss)); then maxrss="$rss"; fi
+	done
+	OPS+=("$name")
+	SECS[$name]="$best"
+	RSS[$name]="$maxrss"
+}
+
+measure "manual build" \
+	'rm -rf "$BENCH_WORK/manual"; mkdir -p "$BENCH_WORK/manual"' \
+	'cd "$BENCH_SAMPLE"
+	 find data -type f -print0 | sort -z | xargs -0 sha256sum >"$BENCH_WORK/manual/SHA256SUMS"
+	 tar --sort=name -cf - -C "$BENCH_SAMPLE" data | zstd -T2 -3 -q -o "$BENCH_WORK/manual/out.tar.zst"'
+MANUAL_KIT_BYTES="$(stat -c %s "$WORK/manual/out.tar.zst")"
+rm -rf "$WORK/manual"
+
+measure "offkit build" \
+	'rm -f "$BENCH_WORK/kit.tar.zst"' \
+	'"$BENCH_OFFKIT" build "$BENCH_SAMPLE/kit.yaml" -o "$BENCH_WORK/kit.tar.zst" --key "$BENCH_WORK/bench.key"'
+KIT_BYTES="$(stat -c %s "$WORK/kit.tar.zst")"
+
+measure "manual verify" \
+	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"' \
+	'zstd -dc "$BENCH_WORK/kit.tar.zst" | tar -x -C "$BENCH_WORK/x"
+	 cd "$BENCH_WORK/x/$BENCH_KIT_ROOT"
+	 sha256sum --check --strict --quiet SHA256SUMS
+	 "$BENCH_COSIGN" verify-blob --key "$BENCH_WORK/bench.pub" --signature SHA256SUMS.sig --insecure-ignore-tlog SHA256SUMS'
+rm -rf "$WORK/x"
+
+measure "offkit verify" \
+	':' \
+	'"$BENCH_OFFKIT" verify "$BENCH_WORK/kit.tar.zst" --key "$BENCH_WORK/bench.pub"'
+
+measure "zstd -dc" \
+	':' \
+	'zstd -dc "$BENCH_WORK/kit.tar.zst" >/dev/null'
+
+measure "tar --zstd -x" \
+	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"' \
+	'tar --zstd -xf "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/x"'
+rm -rf "$WORK/x"
+
+# --- report -----------------------------------------------------------------
+echo
+printf 'sample: %s, %d files, %d payload bytes (%.1f MiB), seed %s; best of %d runs\n' \
+	"$BENCH_SIZE" "$PAYLOAD_FILES" "$PAYLOAD_BYTES" "$(awk -v b="$PAYLOAD_BYTES" 'BEGIN { print b / 1048576 }')" \
+	"$BENCH_SEED" "$BENCH_RUNS"
+printf 'archives: manual out.tar.zst %d bytes, offkit kit.tar.zst %d bytes\n\n' "$MANUAL_KIT_BYTES" "$KIT_BYTES"
+printf '%-16s %10s %10s %14s\n' operation seconds 'MB/s' 'peak RSS MiB'
+printf '%-16s %10s %10s %14s\n' ---------------- ---------- ---------- --------------
+for op in "${OPS[@]}"; do
+	awk -v op="$op" -v s="${SECS[$op]}" -v b="$PAYLOAD_BYTES" -v r="${RSS[$op]}" \
+		'BEGIN { printf "%-16s %10.3f %10.1f %14.1f\n", op, s, (s > 0 ? b / 1e6 / s : 0), r / 1024 }'
+done
+echo
+ratio() { awk -v m="${SECS[$1]}" -v o="${SECS[$2]}" 'BEGIN { printf "%.2f", (o > 0 ? m / o : 0) }'; }
+printf 'throughput ratio offkit build  / manual build : %sx\n' "$(ratio "manual build" "offkit build")"
+printf 'throughput ratio offkit verify / manual verify: %sx\n' "$(ratio "manual verify" "offkit verify")"
+
+# --- Go benchmarks ----------------------------------------------------------
+if [[ "$BENCH_GO" != 0 ]]; then
+	echo
+	bench_list="$(go test -list '^Benchmark' ./...)"
+	if grep -q '^Benchmark' <<<"$bench_list"; then
+		echo "go test -run '^\$' -bench . -benchmem ./..."
+		go test -run '^$' -bench . -benchmem ./...
+	else
+		echo "no Go benchmarks found; skipped"
+	fi
+fi

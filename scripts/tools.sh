@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Idempotently install the tools the tests, the benchmark and the demo need:
+#   - cosign (pinned) into ./.cache/bin via `go install` (used by interop tests/bench)
+#   - zstd and /usr/bin/time via apt-get, only when missing
+# Quiet when there is nothing to do; reports what it installs on stderr.
+set -euo pipefail
+
+COSIGN_VERSION="${COSIGN_VERSION:-v2.6.5}"
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
+BIN_DIR="$ROOT/.cache/bin"
+mkdir -p "$BIN_DIR"
+
+log() { printf 'tools.sh: %s\n' "$*" >&2; }
+
+# Serialise concurrent runs (e.g. parallel make invocations).
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$ROOT/.cache/tools.lock"
+	flock 9
+fi
+
+# --- cosign -----------------------------------------------------------------
+cosign_version() {
+	# Read the module version embedded by `go install`; no need to execute it.
+	go version -m "$1" 2>/dev/null |
+		awk '$1 == "mod" && $2 == "github.com/sigstore/cosign/v2" { print $3 }'
+}
+
+if [[ ! -x "$BIN_DIR/cosign" || "$(cosign_version "$BIN_DIR/cosign")" != "$COSIGN_VERSION" ]]; then
+	log "installing cosign $COSIGN_VERSION into .cache/bin (go install; this takes a few minutes)"
+	GOBIN="$BIN_DIR" \
+		go install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION" >&2
+	got="$(cosign_version "$BIN_DIR/cosign")"
+	if [[ "$got" != "$COSIGN_VERSION" ]]; then
+		log "error: installed cosign reports version '${got:-unknown}', want $COSIGN_VERSION"
+		exit 1
+	fi
+fi
+
+# --- apt packages -----------------------------------------------------------
+apt_pkgs=()
+command -v zstd >/dev/null 2>&1 || apt_pkgs+=(zstd)
+[[ -x /usr/bin/time ]] || apt_pkgs+=(time)
+
+if ((${#apt_pkgs[@]})); then
+	if ! command -v apt-get >/dev/null 2>&1; then
+		log "error: missing ${apt_pkgs[*]} and apt-get is not available; install them manually"
+		exit 1
+	fi
+	SUDO=()
+	if [[ "$(id -u)" != 0 ]]; then
+		if command -v sudo >/dev/null 2>&1; then
+			SUDO=(sudo)
+		else
+			log "error: missing ${apt_pkgs[*]}; need root (or sudo) to apt-get install"
+			exit 1
+		fi
+	fi
+	log "installing ${apt_pkgs[*]} via apt-get"
+	"${SUDO[@]}" apt-get update -qq >&2
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >&2
+fi

@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/offkit/offkit/manifest"
@@ -20,10 +23,13 @@ import (
 // Build writes the kit described by spec to dst. specDir is the directory
 // relative to which the spec names its sources (kit.yaml's directory).
 //
-// Every source is read once: its bytes are hashed as they are compressed
-// into a temporary payload file (WithTempDir), then the head — manifest,
-// SHA256SUMS, signatures and SBOMs — is written to dst, followed by the
-// payload. Without WithSigner the kit is unsigned; Sign signs it later.
+// Sources are read twice: first hashed (on every core), so that the head —
+// manifest, SHA256SUMS, signatures and SBOMs — can be written to dst first;
+// then streamed into the compressed payload and hashed again, so a source
+// that changed between the passes fails the build rather than producing a
+// kit whose content does not match its claims. Nothing is held in memory
+// or written to a temporary file. On error dst holds partial output, which
+// the caller discards. Without WithSigner the kit is unsigned; Sign signs it later.
 // The same spec, sources and creation time give the same bytes.
 func Build(ctx context.Context, dst io.Writer, spec *manifest.Spec, specDir string, opts ...Option) (*Head, error) {
 	cfg, err := newConfig(opts)
@@ -37,15 +43,12 @@ func Build(ctx context.Context, dst io.Writer, spec *manifest.Spec, specDir stri
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(cfg.tempDir, ".offkit-payload-*")
-	if err != nil {
-		return nil, fmt.Errorf("build: temporary payload file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-
 	root := spec.Root()
-	digests, err := writePayload(ctx, tmp, root, srcs, cfg)
+	var total int64
+	for _, s := range srcs {
+		total += s.size
+	}
+	digests, err := hashSources(ctx, srcs, cfg, total)
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +110,8 @@ func Build(ctx context.Context, dst io.Writer, spec *manifest.Spec, specDir stri
 	if err := head.write(dst, cfg); err != nil {
 		return nil, err
 	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+	if err := writePayload(ctx, dst, root, srcs, digests, cfg, total); err != nil {
 		return nil, err
-	}
-	if _, err := io.Copy(dst, tmp); err != nil {
-		return nil, fmt.Errorf("build: write payload: %w", err)
 	}
 	return head, nil
 }
@@ -206,51 +206,98 @@ func payloadEntries(root string, srcs []source) []payloadEntry {
 	return es
 }
 
-// writePayload writes the payload entries, compressed, to w and returns each
-// source's digest, computed over exactly the bytes written.
-func writePayload(ctx context.Context, w io.Writer, root string, srcs []source, cfg *config) ([]manifest.Digest, error) {
+// writePayload writes the payload entries, compressed, to w, checking that
+// each source still has the digest the first pass computed.
+func writePayload(ctx context.Context, w io.Writer, root string, srcs []source, digests []manifest.Digest, cfg *config, total int64) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	cw, err := newCompressor(bw, cfg.compression, cfg.level)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer cw.Close()
 	tw := tar.NewWriter(cw)
-	var total, done int64
-	for _, s := range srcs {
-		total += s.size
-	}
-	digests := make([]manifest.Digest, len(srcs))
+	done := total
 	buf := make([]byte, 1<<20)
 	h := sha256.New()
 	for _, e := range payloadEntries(root, srcs) {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		if e.src < 0 {
 			if err := tw.WriteHeader(header(e.name, 0, "", cfg.created)); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
 		s := srcs[e.src]
 		h.Reset()
 		if err := copySource(tw, h, s, e.name, buf, cfg.created); err != nil {
-			return nil, err
+			return err
 		}
-		digests[e.src] = manifest.DigestOf(h)
+		if manifest.DigestOf(h) != digests[e.src] {
+			return fmt.Errorf("%w: %s changed while the kit was built", ErrSource, s.file)
+		}
 		done += s.size
 		if cfg.progress != nil {
-			cfg.progress(done, total)
+			cfg.progress(done, 2*total)
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := cw.Close(); err != nil {
-		return nil, err
+		return err
 	}
-	return digests, bw.Flush()
+	return bw.Flush()
+}
+
+// hashSources computes every source's digest, reading files on all cores.
+func hashSources(ctx context.Context, srcs []source, cfg *config, total int64) ([]manifest.Digest, error) {
+	digests := make([]manifest.Digest, len(srcs))
+	next := make(chan int)
+	errs := make(chan error, runtime.GOMAXPROCS(0))
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1<<20)
+			h := sha256.New()
+			for i := range next {
+				h.Reset()
+				if err := copySourceTo(h, srcs[i], buf); err != nil {
+					errs <- err
+					return
+				}
+				digests[i] = manifest.DigestOf(h)
+				if n := done.Add(srcs[i].size); cfg.progress != nil {
+					cfg.progress(n, 2*total)
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for i := range srcs {
+		select {
+		case next <- i:
+		case err = <-errs:
+			break feed
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errs:
+		default:
+		}
+	}
+	return digests, err
 }
 
 // copySource writes one source file as a tar entry, hashing what it writes.
@@ -264,7 +311,23 @@ func copySource(tw *tar.Writer, h io.Writer, s source, name string, buf []byte, 
 	if err := tw.WriteHeader(header(name, s.size, s.mode, mtime)); err != nil {
 		return err
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(tw, h), io.LimitReader(f, s.size), buf)
+	return copyExact(io.MultiWriter(tw, h), f, s, buf)
+}
+
+// copySourceTo copies one source file to w.
+func copySourceTo(w io.Writer, s source, buf []byte) error {
+	f, err := os.Open(s.file)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrSource, err)
+	}
+	defer f.Close()
+	return copyExact(w, f, s, buf)
+}
+
+// copyExact copies exactly s.size bytes of f to w; a file that changed size
+// since it was planned is an error.
+func copyExact(w io.Writer, f *os.File, s source, buf []byte) error {
+	n, err := io.CopyBuffer(w, io.LimitReader(f, s.size), buf)
 	if err != nil {
 		return fmt.Errorf("%w: read %s: %v", ErrSource, s.file, err)
 	}

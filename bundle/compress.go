@@ -67,13 +67,14 @@ func (c Compression) checkLevel(level int) error {
 // compresses them in parallel and writes the results in order.
 type compressor struct {
 	dst     io.Writer
-	encode  func(src []byte) ([]byte, error)
+	encode  func(dst, src []byte) ([]byte, error)
 	buf     []byte
 	pending []chan result
 	jobs    chan job
 	wg      sync.WaitGroup
 	err     error
-	free    chan []byte // recycled chunk buffers
+	free    chan []byte // recycled input chunk buffers
+	outFree chan []byte // recycled output buffers
 	closed  bool
 }
 
@@ -94,7 +95,7 @@ func newCompressor(dst io.Writer, c Compression, level int) (io.WriteCloser, err
 		return nil, err
 	}
 	workers := runtime.GOMAXPROCS(0)
-	var encode func([]byte) ([]byte, error)
+	var encode func(dst, src []byte) ([]byte, error)
 	switch c {
 	case None:
 		return nopCloser{dst}, nil
@@ -106,13 +107,13 @@ func newCompressor(dst io.Writer, c Compression, level int) (io.WriteCloser, err
 		if err != nil {
 			return nil, err
 		}
-		encode = func(src []byte) ([]byte, error) {
-			return enc.EncodeAll(src, make([]byte, 0, len(src)/2+64)), nil
+		encode = func(dst, src []byte) ([]byte, error) {
+			return enc.EncodeAll(src, dst), nil
 		}
 	case Gzip:
-		encode = func(src []byte) ([]byte, error) {
-			var b bytes.Buffer
-			zw, err := gzip.NewWriterLevel(&b, level)
+		encode = func(dst, src []byte) ([]byte, error) {
+			b := bytes.NewBuffer(dst)
+			zw, err := gzip.NewWriterLevel(b, level)
 			if err != nil {
 				return nil, err
 			}
@@ -127,14 +128,15 @@ func newCompressor(dst io.Writer, c Compression, level int) (io.WriteCloser, err
 	default:
 		return nil, fmt.Errorf("unknown compression %q", c)
 	}
-	w := &compressor{dst: dst, encode: encode, jobs: make(chan job), free: make(chan []byte, 2*workers+2)}
+	w := &compressor{dst: dst, encode: encode, jobs: make(chan job),
+		free: make(chan []byte, 2*workers+2), outFree: make(chan []byte, 2*workers+2)}
 	w.buf = w.getBuf()
 	for range workers {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
 			for j := range w.jobs {
-				b, err := w.encode(j.in)
+				b, err := w.encode(w.getOut(), j.in)
 				select {
 				case w.free <- j.in[:0]:
 				default:
@@ -199,7 +201,22 @@ func (w *compressor) drainOne() error {
 		w.err = err
 		return err
 	}
+	select {
+	case w.outFree <- r.b[:0]:
+	default:
+	}
 	return nil
+}
+
+// getOut returns an empty output buffer large enough for a chunk that does
+// not compress (zstd and gzip add at most a few bytes per 128 KiB block).
+func (w *compressor) getOut() []byte {
+	select {
+	case b := <-w.outFree:
+		return b
+	default:
+		return make([]byte, 0, ChunkSize+ChunkSize/64+4096)
+	}
 }
 
 // Close compresses what is buffered, writes everything out and stops the

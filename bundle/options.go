@@ -16,7 +16,6 @@ type config struct {
 	compression Compression
 	level       int
 	created     time.Time
-	tempDir     string
 	progress    func(done, total int64)
 	tool        manifest.Tool
 }
@@ -70,12 +69,6 @@ func WithCreated(t time.Time) Option {
 		c.created = time.Unix(t.Unix(), 0).UTC()
 		return nil
 	}
-}
-
-// WithTempDir sets where Build keeps the compressed payload while it writes
-// the head; it needs about the kit's size. Use the output's directory.
-func WithTempDir(dir string) Option {
-	return func(c *config) error { c.tempDir = dir; return nil }
 }
 
 // WithProgress calls fn as payload bytes are processed.

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/offkit/offkit/schemas"
 	ita1 "github.com/in-toto/attestation/go/v1"
+	"github.com/offkit/offkit/schemas"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 

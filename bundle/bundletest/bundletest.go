@@ -123,7 +123,7 @@ func Build(t testing.TB, specPath string, keys []*Key, opts ...bundle.Option) []
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts = append([]bundle.Option{bundle.WithCreated(Epoch), bundle.WithTempDir(t.TempDir())}, opts...)
+	opts = append([]bundle.Option{bundle.WithCreated(Epoch)}, opts...)
 	for _, k := range keys {
 		opts = append(opts, bundle.WithSigner(k.Signer))
 	}

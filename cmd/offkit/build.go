@@ -58,7 +58,7 @@ signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
 			}
 			opts := []bundle.Option{
 				bundle.WithCompression(comp, level), bundle.WithCreated(created),
-				bundle.WithTool("offkit", version.String()), bundle.WithTempDir(filepath.Dir(out)),
+				bundle.WithTool("offkit", version.String()),
 			}
 			if len(keys) > 0 {
 				pw, err := password(false)

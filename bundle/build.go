@@ -129,11 +129,47 @@ func (h *Head) addSignature(ctx context.Context, s *sign.Signer) error {
 	return nil
 }
 
+// checkLimits refuses a head that readers would refuse (docs/FORMAT.md,
+// Limits), so that Build never makes a kit Verify cannot accept.
+func (h *Head) checkLimits() error {
+	over := func(what string, n, limit int) error {
+		return fmt.Errorf("%w: %s would be %d bytes, over the limit of %d; split the kit (%d files)",
+			ErrTooLarge, what, n, limit, h.Manifest.FileCount)
+	}
+	total := len(h.EnvelopeRaw) + len(h.SumsRaw)
+	switch {
+	case len(h.Payload) > manifest.MaxStatementSize:
+		return over("the statement", len(h.Payload), manifest.MaxStatementSize)
+	case len(h.EnvelopeRaw) > manifest.MaxEnvelopeSize:
+		return over(manifest.EnvelopeName, len(h.EnvelopeRaw), manifest.MaxEnvelopeSize)
+	case len(h.SumsRaw) > manifest.MaxSumsSize:
+		return over(manifest.SumsName, len(h.SumsRaw), manifest.MaxSumsSize)
+	case len(h.Envelope.Signatures) > manifest.MaxSignatures:
+		return fmt.Errorf("%w: more than %d signatures", ErrTooLarge, manifest.MaxSignatures)
+	}
+	for name, b := range h.SBOMs {
+		if len(b) > manifest.MaxSBOMSize {
+			return over(name, len(b), manifest.MaxSBOMSize)
+		}
+		total += len(b)
+	}
+	for _, s := range h.SumsSigs {
+		total += len(s)
+	}
+	if total > MaxHeadSize {
+		return over("the metadata", total, MaxHeadSize)
+	}
+	return nil
+}
+
 // write writes the head's entries, compressed on their own, with no tar
 // trailer: the payload follows and ends the archive.
 func (h *Head) write(dst io.Writer, cfg *config) error {
 	var err error
 	if h.EnvelopeRaw, err = manifest.MarshalEnvelope(h.Envelope); err != nil {
+		return err
+	}
+	if err := h.checkLimits(); err != nil {
 		return err
 	}
 	cw, err := newCompressor(dst, cfg.compression, cfg.level)
@@ -235,7 +271,7 @@ func writePayload(ctx context.Context, w io.Writer, root string, srcs []source, 
 			return err
 		}
 		if manifest.DigestOf(h) != digests[e.src] {
-			return fmt.Errorf("%w: %s changed while the kit was built", ErrSource, s.file)
+			return fmt.Errorf("%w: %s has a new digest", ErrSourceChanged, s.file)
 		}
 		done += s.size
 		if cfg.progress != nil {
@@ -305,7 +341,7 @@ feed:
 func copySource(tw *tar.Writer, h io.Writer, s source, name string, buf []byte, mtime time.Time) error {
 	f, err := os.Open(s.file)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrSource, err)
+		return err
 	}
 	defer f.Close()
 	if err := tw.WriteHeader(header(name, s.size, s.mode, mtime)); err != nil {
@@ -318,7 +354,7 @@ func copySource(tw *tar.Writer, h io.Writer, s source, name string, buf []byte, 
 func copySourceTo(w io.Writer, s source, buf []byte) error {
 	f, err := os.Open(s.file)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrSource, err)
+		return err
 	}
 	defer f.Close()
 	return copyExact(w, f, s, buf)
@@ -329,22 +365,25 @@ func copySourceTo(w io.Writer, s source, buf []byte) error {
 func copyExact(w io.Writer, f *os.File, s source, buf []byte) error {
 	n, err := io.CopyBuffer(w, io.LimitReader(f, s.size), buf)
 	if err != nil {
-		return fmt.Errorf("%w: read %s: %v", ErrSource, s.file, err)
+		return fmt.Errorf("read %s: %w", s.file, err)
 	}
 	if n != s.size {
-		return fmt.Errorf("%w: %s shrank from %d to %d bytes while the kit was built", ErrSource, s.file, s.size, n)
+		return fmt.Errorf("%w: %s shrank from %d to %d bytes", ErrSourceChanged, s.file, s.size, n)
 	}
 	if k, _ := f.Read(buf[:1]); k > 0 {
-		return fmt.Errorf("%w: %s grew while the kit was built", ErrSource, s.file)
+		return fmt.Errorf("%w: %s grew", ErrSourceChanged, s.file)
 	}
 	return nil
 }
 
 // Sign reads the kit in src, adds signer's signatures (to the DSSE envelope
 // and a SHA256SUMS signature file) and writes the result to dst. The
-// payload is re-emitted exactly as built, and checked against SHA256SUMS on
-// the way: a kit that is not intact is refused. Compression follows the
-// source unless WithCompression is given.
+// payload's entries are re-emitted as built — same names, modes, times and
+// content, checked against SHA256SUMS on the way, so a kit that is not
+// intact is refused. The compression follows the source's, at the level
+// WithCompression gives (default: the compression's default level); the
+// compressed bytes equal the original's when the level is the one it was
+// built with.
 func Sign(ctx context.Context, dst io.Writer, src io.Reader, signer *sign.Signer, opts ...Option) (*Head, error) {
 	rd, err := Open(src)
 	if err != nil {

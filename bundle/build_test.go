@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -268,9 +269,10 @@ func TestBuildRefusesBadSources(t *testing.T) {
 				t.Skip(err)
 			}
 		}, bundle.ErrSource, "special file"},
+
 		{"missing source", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "src/rollback.js"))
-		}, bundle.ErrSource, "rollback.js"},
+		}, fs.ErrNotExist, "rollback.js"},
 		{"source outside the spec dir", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "src/rollback.js"))
 			os.Symlink("/etc/hostname", filepath.Join(dir, "src/rollback.js"))
@@ -319,6 +321,11 @@ func TestIncludeExclude(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "src/migrations/scratch.tmp"), []byte("x"), 0o644)
 	os.MkdirAll(filepath.Join(dir, "src/migrations/obj"), 0o755)
 	os.WriteFile(filepath.Join(dir, "src/migrations/obj/o.bin"), []byte("x"), 0o644)
+	// Excluded special files and escaping symlinks are not errors.
+	if err := syscall.Mkfifo(filepath.Join(dir, "src/migrations/pipe.tmp"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("/etc/passwd", filepath.Join(dir, "src/migrations/obj/passwd"))
 	y := strings.Replace(bundletest.SpecYAML, "    path: migrations\n", "    path: migrations\n    include: [\"*.sql\", \"*.tmp\", \"obj\", \"sub/deep/*\"]\n    exclude: [\"*.tmp\", \"obj\"]\n", 1)
 	spec, err := manifest.ParseSpec([]byte(y), "kit.yaml")
 	if err != nil {
@@ -348,5 +355,51 @@ func TestBuildCancelled(t *testing.T) {
 	_, err := bundle.Build(ctx, io.Discard, spec, dir, bundle.WithCreated(bundletest.Epoch))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestReadsOtherWriters checks that a kit is read whatever valid
+// concatenation of frames carries it: pzstd's leading skippable frame, and
+// one single zstd frame for the whole archive (zstd -c of the plain tar).
+func TestReadsOtherWriters(t *testing.T) {
+	spec := bundletest.WriteSpec(t, t.TempDir())
+	plain := bundletest.Build(t, spec, nil, bundle.WithCompression(bundle.None, 0))
+	skippable := []byte{0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 0, 0, 0, 0}
+	for name, kit := range map[string][]byte{
+		"pzstd skippable frame first": append(skippable, bundletest.Compress(t, plain)...),
+		"one frame":                   bundletest.Compress(t, plain),
+	} {
+		t.Run(name, func(t *testing.T) {
+			rd, err := bundle.Open(bytes.NewReader(kit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for {
+				e, err := rd.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !e.Dir {
+					n++
+				}
+			}
+			if n != 6 || rd.Head.Compression != bundle.Zstd {
+				t.Fatalf("%d files, compression %s", n, rd.Head.Compression)
+			}
+		})
+	}
+}
+
+func TestGzipMembersHaveNoTimestamp(t *testing.T) {
+	kit := bundletest.Build(t, bundletest.WriteSpec(t, t.TempDir()), nil, bundle.WithCompression(bundle.Gzip, 0))
+	if len(kit) < 10 || kit[0] != 0x1f || kit[1] != 0x8b {
+		t.Fatal("not gzip")
+	}
+	if mtime := kit[4:8]; !bytes.Equal(mtime, []byte{0, 0, 0, 0}) {
+		t.Fatalf("gzip MTIME = % x, want 0 (no time stamp)", mtime)
 	}
 }

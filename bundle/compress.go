@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -117,6 +118,7 @@ func newCompressor(dst io.Writer, c Compression, level int) (io.WriteCloser, err
 			if err != nil {
 				return nil, err
 			}
+			zw.ModTime = time.Unix(0, 0) // MTIME 0: no time stamp, deterministic
 			if _, err := zw.Write(src); err != nil {
 				return nil, err
 			}
@@ -262,7 +264,9 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		return nil, "", err
 	}
 	switch {
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}) ||
+		// A skippable frame (0x184D2A50-5F, little-endian), as pzstd writes first.
+		len(magic) >= 4 && magic[0]&0xf0 == 0x50 && bytes.Equal(magic[1:4], []byte{0x2a, 0x4d, 0x18}):
 		d, err := zstd.NewReader(br,
 			zstd.WithDecoderConcurrency(2),
 			zstd.WithDecoderMaxWindow(MaxWindow))

@@ -58,6 +58,12 @@ func WithCompression(comp Compression, level int) Option {
 	}
 }
 
+// WithLevel sets the compression level only (0: the default), keeping the
+// compression — for Sign, which follows the source kit's compression.
+func WithLevel(level int) Option {
+	return func(c *config) error { c.level = level; return nil }
+}
+
 // WithCreated sets the kit's creation time (SOURCE_DATE_EPOCH): the
 // manifest's created field, the SBOM's and every entry's mtime. Build
 // requires it: a kit's bytes depend on it.

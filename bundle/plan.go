@@ -78,7 +78,7 @@ func within(p, dir string) bool {
 func resolve(base, rel string) (string, error) {
 	p, err := filepath.EvalSymlinks(filepath.Join(base, filepath.FromSlash(rel)))
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrSource, err)
+		return "", fmt.Errorf("source %s: %w", rel, err)
 	}
 	if !within(p, base) {
 		return "", fmt.Errorf("%w: %s resolves to %s, outside the spec's directory %s", ErrSource, rel, p, base)
@@ -93,12 +93,12 @@ func readSBOM(base, rel string) ([]byte, error) {
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSource, err)
+		return nil, err
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, manifest.MaxSBOMSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSource, err)
+		return nil, err
 	}
 	if _, err := manifest.ParseSBOM(b); err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func walkComponent(base string, c manifest.ComponentSpec, idx int) ([]source, er
 	}
 	fi, err := os.Stat(root)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSource, err)
+		return nil, err
 	}
 	if fi.Mode().IsRegular() {
 		return []source{{kitPath: c.Path, file: root, size: fi.Size(), mode: modeOf(fi), comp: idx}}, nil
@@ -131,7 +131,7 @@ func walkComponent(base string, c manifest.ComponentSpec, idx int) ([]source, er
 	var out []source
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrSource, err)
+			return err
 		}
 		rel, _ := filepath.Rel(root, p)
 		rel = filepath.ToSlash(rel)
@@ -142,6 +142,10 @@ func walkComponent(base string, c manifest.ComponentSpec, idx int) ([]source, er
 			if matchAny(c.Exclude, rel) {
 				return filepath.SkipDir
 			}
+			return nil
+		}
+		// Filters first: an excluded special file or symlink is no error.
+		if (len(c.Include) > 0 && !matchAny(c.Include, rel)) || matchAny(c.Exclude, rel) {
 			return nil
 		}
 		file := p
@@ -157,16 +161,13 @@ func walkComponent(base string, c manifest.ComponentSpec, idx int) ([]source, er
 		}
 		fi, err := os.Stat(file)
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrSource, err)
+			return err
 		}
 		if fi.IsDir() {
 			return fmt.Errorf("%w: %s is a symlink to a directory, which kits do not carry", ErrSource, p)
 		}
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("%w: %s is a special file (%s)", ErrSource, p, fi.Mode().Type())
-		}
-		if (len(c.Include) > 0 && !matchAny(c.Include, rel)) || matchAny(c.Exclude, rel) {
-			return nil
 		}
 		kp := c.Path + "/" + rel
 		if err := manifest.CheckPath(kp); err != nil {

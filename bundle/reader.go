@@ -10,6 +10,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/offkit/offkit/manifest"
 )
@@ -48,16 +49,20 @@ type Head struct {
 type Reader struct {
 	Head *Head
 
-	src     *sourceReader
-	dec     io.ReadCloser
-	tail    *tailReader
-	tr      *tar.Reader
-	peeked  *tar.Header
-	cur     *Entry
-	files   map[string]manifest.File // payload files not yet seen
-	dirs    map[string]bool          // payload directories, true once seen
-	done    bool
-	scanned int64
+	src       *sourceReader
+	dec       io.ReadCloser
+	ra        *readahead
+	tail      *tailReader
+	tr        *tar.Reader
+	peeked    *tar.Header
+	cur       *Entry
+	files     map[string]manifest.File // payload files not yet seen
+	dirs      map[string]bool          // payload directories, true once seen
+	done      bool
+	mtime     time.Time   // every entry's mtime: the manifest's created time
+	prev      string      // the previous payload entry's name, for the order check
+	dataEnd   int64       // offset in the tar stream just after the last entry's content
+	headTimes []time.Time // mtimes of the head's entries
 }
 
 // Entry is one payload entry. Reading it yields the file's content; at its
@@ -110,24 +115,35 @@ func Open(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, src.classify(err)
 	}
-	tail := &tailReader{r: dec}
-	rd := &Reader{src: src, dec: dec, tail: tail, tr: tar.NewReader(tail)}
+	ra := newReadahead(dec, 1<<20, 8)
+	tail := &tailReader{r: ra}
+	rd := &Reader{src: src, dec: dec, ra: ra, tail: tail, tr: tar.NewReader(tail)}
 	h, err := rd.readHead()
 	if err != nil {
-		dec.Close()
+		rd.Close()
 		return nil, err
 	}
 	h.Compression = comp
 	rd.Head = h
 	if err := rd.check(); err != nil {
-		dec.Close()
+		rd.Close()
 		return nil, err
+	}
+	rd.mtime, _ = h.Manifest.CreatedTime()
+	for _, mt := range rd.headTimes {
+		if !mt.Equal(rd.mtime) {
+			rd.Close()
+			return nil, corrupt("a metadata entry's mtime is not the kit's creation time")
+		}
 	}
 	return rd, nil
 }
 
 // Close releases the decompressor.
-func (rd *Reader) Close() error { return rd.dec.Close() }
+func (rd *Reader) Close() error {
+	rd.ra.Close()
+	return rd.dec.Close()
+}
 
 // next reads the next tar header and applies the checks every entry gets.
 func (rd *Reader) next() (*tar.Header, error) {
@@ -146,6 +162,13 @@ func (rd *Reader) next() (*tar.Header, error) {
 	if err := checkHeader(h); err != nil {
 		return nil, &EntryError{Name: h.Name, Err: err}
 	}
+	if rd.mtime.IsZero() {
+		// In the head: checked once the manifest gives the kit's time.
+		rd.headTimes = append(rd.headTimes, h.ModTime)
+	} else if !h.ModTime.Equal(rd.mtime) {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("mtime %s is not the kit's creation time %s", h.ModTime.UTC().Format(time.RFC3339), rd.mtime.Format(time.RFC3339))}
+	}
+	rd.dataEnd = rd.tail.n + h.Size
 	return h, nil
 }
 
@@ -153,6 +176,9 @@ func (rd *Reader) next() (*tar.Header, error) {
 var allowedPAX = map[string]bool{"path": true, "size": true, "mtime": true}
 
 func checkHeader(h *tar.Header) error {
+	if h.Format&(tar.FormatUSTAR|tar.FormatPAX) == 0 {
+		return corrupt("header is in %v format, not USTAR or PAX", h.Format)
+	}
 	switch h.Typeflag {
 	case tar.TypeReg:
 		if h.Mode != 0o644 && h.Mode != 0o755 {
@@ -202,6 +228,7 @@ func (rd *Reader) readFile(h *tar.Header, max int64, total *int64) ([]byte, erro
 
 func (rd *Reader) readHead() (*Head, error) {
 	var total int64
+
 	expect := func(h *tar.Header, err error, name string) error {
 		if errors.Is(err, io.EOF) {
 			return corrupt("archive ends before %s", name)
@@ -420,6 +447,10 @@ func (rd *Reader) Next() (*Entry, error) {
 	if !ok || name == "" {
 		return nil, &EntryError{Name: h.Name, Err: fmt.Errorf("%w: outside the root directory %s", manifest.ErrUnsafePath, pre)}
 	}
+	if h.Name <= rd.prev {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("out of order, or a duplicate: payload entries are sorted bytewise")}
+	}
+	rd.prev = h.Name
 	if h.Typeflag == tar.TypeDir {
 		seen, listed := rd.dirs[name]
 		if !listed {
@@ -442,7 +473,6 @@ func (rd *Reader) Next() (*Entry, error) {
 	if fmt.Sprintf("%04o", h.Mode) != f.Mode {
 		return nil, &EntryError{Name: h.Name, Err: corrupt("mode %04o, the manifest says %s", h.Mode, f.Mode)}
 	}
-	rd.scanned += f.Size
 	e := &Entry{Name: name, Size: f.Size, Mode: f.Mode, r: &classifyReader{rd.tr, rd.src}, h: sha256.New(), want: f.Digest}
 	rd.cur = e
 	return e, nil
@@ -461,7 +491,15 @@ func (rd *Reader) finish() error {
 		sort.Strings(missing)
 		return corrupt("%d listed file(s) missing from the archive, first %q", len(missing), missing[0])
 	}
-	if rd.tail.zeros < 1024 {
+	for d, seen := range rd.dirs {
+		if !seen {
+			return corrupt("directory %q is missing from the archive", d)
+		}
+	}
+	// After the last entry's content: zero padding to a 512-byte block, then
+	// the end-of-archive marker of two zero blocks, all read by now.
+	padded := (rd.dataEnd + 511) &^ 511
+	if rd.tail.n-padded < 1024 || rd.tail.zeros < rd.tail.n-rd.dataEnd {
 		return corrupt("archive is truncated: no tar end-of-archive marker")
 	}
 	rd.tail.watch = true
@@ -519,6 +557,7 @@ func (c *classifyReader) Read(p []byte) (int, error) {
 // whether anything non-zero was read after it was asked to watch.
 type tailReader struct {
 	r       io.Reader
+	n       int64 // bytes read
 	zeros   int64
 	nonzero bool
 	watch   bool
@@ -526,6 +565,7 @@ type tailReader struct {
 
 func (t *tailReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
+	t.n += int64(n)
 	b := p[:n]
 	i := len(b)
 	for i > 0 && b[i-1] == 0 {

@@ -103,7 +103,8 @@ func TestCheckPath(t *testing.T) {
 }
 
 func TestReservedAndSignatureNames(t *testing.T) {
-	for _, p := range []string{"sbom", "SBOM/x", "SHA256SUMS", "sha256sums.sig", "SHA256SUMS.2.sig", "x.sig", "manifest.dsse.json", "a.sigstore.json"} {
+	for _, p := range []string{"sbom", "SBOM/x", "SHA256SUMS", "sha256sums.sig", "SHA256SUMS.2.sig", "x.sig", "manifest.dsse.json", "a.sigstore.json",
+		"SHA256SUMS/x", "manifest.dsse.json/y", "SHA256SUMS.sig/z"} {
 		if !IsReservedPath(p) {
 			t.Errorf("IsReservedPath(%q) = false", p)
 		}

@@ -70,20 +70,15 @@ func FoldKey(p string) string {
 }
 
 // IsReservedPath reports whether p, relative to the kit root, is reserved for
-// kit metadata and so may not be used by a component: the sbom/ directory,
-// SHA256SUMS, and any root-level signature file (*.sig, *.dsse.json,
-// *.sigstore.json). The check is case-insensitive.
+// kit metadata and so may not be used by a component: anything whose first
+// element is sbom, SHA256SUMS, SHA256SUMS.*, or a signature name (*.sig,
+// *.dsse.json, *.sigstore.json) — so a payload directory can never take the
+// place of a metadata file when the kit is extracted. Case-insensitive.
 func IsReservedPath(p string) bool {
-	k := FoldKey(p)
-	first, _, _ := strings.Cut(k, "/")
-	if first == SBOMDir {
-		return true
-	}
-	if strings.Contains(k, "/") {
-		return false
-	}
-	return k == strings.ToLower(SumsName) || strings.HasPrefix(k, strings.ToLower(SumsName)+".") ||
-		strings.HasSuffix(k, ".sig") || strings.HasSuffix(k, ".dsse.json") || strings.HasSuffix(k, ".sigstore.json")
+	first, _, _ := strings.Cut(FoldKey(p), "/")
+	sums := strings.ToLower(SumsName)
+	return first == SBOMDir || first == sums || strings.HasPrefix(first, sums+".") ||
+		strings.HasSuffix(first, ".sig") || strings.HasSuffix(first, ".dsse.json") || strings.HasSuffix(first, ".sigstore.json")
 }
 
 // IsSignatureFile reports whether name, relative to the kit root, is a

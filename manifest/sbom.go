@@ -66,7 +66,7 @@ func KitSBOM(m *Manifest) *spdx.Document {
 	}
 	for _, c := range m.Components {
 		pid := common.ElementID("Package-" + c.Name)
-		comment := fmt.Sprintf("offkit component of type %s at %s/", c.Type, c.Path)
+		comment := fmt.Sprintf("offkit component of type %s at %s", c.Type, c.Path)
 		if c.Pending {
 			comment += " (pending: declared, not yet delivered)"
 		}

@@ -142,6 +142,9 @@ func (s *Spec) check(file string, lines map[string]int) error {
 	fail := func(field string, err error) error {
 		return &FieldError{File: file, Line: lines[field], Field: field, Err: err}
 	}
+	if len(s.Root()) > MaxComponentLen {
+		return fail("version", malformed("<name>-<version> is %d bytes; the kit's root directory name may have at most %d", len(s.Root()), MaxComponentLen))
+	}
 	names := map[string]int{}
 	for i, c := range s.Components {
 		f := fmt.Sprintf("components[%d]", i)
@@ -262,6 +265,9 @@ func schemaError(file string, ve *jsonschema.ValidationError, lines map[string]i
 			field += "." + tok
 		}
 	}
-	return &FieldError{File: file, Line: lines[field], Field: field,
-		Err: malformed("%s", leaf.ErrorKind.LocalizedString(printer))}
+	msg := leaf.ErrorKind.LocalizedString(printer)
+	if strings.Contains(msg, "'not' failed") {
+		msg = "unsafe path: absolute, or has a '.', '..' or empty element, a backslash or a trailing slash"
+	}
+	return &FieldError{File: file, Line: lines[field], Field: field, Err: malformed("%s", msg)}
 }

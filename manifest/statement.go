@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"time"
 
@@ -96,10 +97,16 @@ func (m *Manifest) Check() error {
 	if _, err := m.CreatedTime(); err != nil {
 		return malformed("manifest created %q is not an RFC 3339 time", m.Created)
 	}
-	seen := map[string]string{}
+	seen := map[string]string{} // fold key -> path, of files and their directories
+	isDir := map[string]bool{}
+	names := map[string]bool{}
 	var count int
 	var total int64
 	for _, c := range m.Components {
+		if names[c.Name] {
+			return malformed("manifest: component %q is listed twice", c.Name)
+		}
+		names[c.Name] = true
 		if err := CheckPath(c.Path); err != nil {
 			return fmt.Errorf("manifest component %q: %w", c.Name, err)
 		}
@@ -118,6 +125,13 @@ func (m *Manifest) Check() error {
 				return fmt.Errorf("%w: manifest: %q collides with %q", ErrUnsafePath, f.Path, other)
 			}
 			seen[FoldKey(f.Path)] = f.Path
+			for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+				k := FoldKey(d)
+				if other, ok := seen[k]; ok && (other != d || !isDir[k]) {
+					return fmt.Errorf("%w: manifest: directory %q collides with %q", ErrUnsafePath, d, other)
+				}
+				seen[k], isDir[k] = d, true
+			}
 			if f.Size < 0 {
 				return malformed("manifest file %q has a negative size", f.Path)
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/bundle/bundletest"
@@ -130,10 +131,34 @@ func TestVerifyRejects(t *testing.T) {
 		{"added file", func() []byte {
 			return bundletest.Rewrite(t, kit, func(es []*bundletest.Entry) []*bundletest.Entry {
 				h := *es[len(es)-1].Header
-				h.Name = "demo-1.2.3/migrations/zzz_extra.sql"
+				h.Name = "demo-1.2.3/zzz_extra.sql" // sorts last, where a payload entry may be
 				return append(es, &bundletest.Entry{Header: &h, Data: []byte("DROP TABLE t;\n")})
 			})
 		}, nil, verify.ErrNotIntact, "not listed"},
+		{"payload out of order", func() []byte {
+			return bundletest.Rewrite(t, kit, func(es []*bundletest.Entry) []*bundletest.Entry {
+				n := len(es)
+				es[n-1], es[n-2] = es[n-2], es[n-1]
+				return es
+			})
+		}, nil, verify.ErrNotIntact, "out of order"},
+		{"changed mtime", func() []byte {
+			return bundletest.Rewrite(t, kit, edit(file, func(e *bundletest.Entry) { e.Header.ModTime = time.Unix(1, 0) }))
+		}, nil, verify.ErrNotIntact, "mtime"},
+		{"GNU format header", func() []byte {
+			return bundletest.Rewrite(t, kit, edit(file, func(e *bundletest.Entry) { e.Header.Format = tar.FormatGNU }))
+		}, nil, verify.ErrNotIntact, "format"},
+		{"missing directory entry", func() []byte {
+			return bundletest.Rewrite(t, kit, func(es []*bundletest.Entry) []*bundletest.Entry {
+				var out []*bundletest.Entry
+				for _, e := range es {
+					if e.Header.Name != "demo-1.2.3/migrations/sub/deep/" {
+						out = append(out, e)
+					}
+				}
+				return out
+			})
+		}, nil, verify.ErrNotIntact, "directory"},
 		{"removed file", func() []byte {
 			return bundletest.Rewrite(t, kit, func(es []*bundletest.Entry) []*bundletest.Entry {
 				var out []*bundletest.Entry
@@ -149,7 +174,7 @@ func TestVerifyRejects(t *testing.T) {
 			return bundletest.Rewrite(t, kit, func(es []*bundletest.Entry) []*bundletest.Entry {
 				return append(es, bundletest.Find(es, file))
 			})
-		}, nil, verify.ErrNotIntact, "twice"},
+		}, nil, verify.ErrNotIntact, "duplicate"},
 		{"SHA256SUMS edited with a recomputed line", func() []byte {
 			return bundletest.Rewrite(t, kit, func(es []*bundletest.Entry) []*bundletest.Entry {
 				f := bundletest.Find(es, file)
@@ -266,7 +291,7 @@ func TestBombStopsAtHeader(t *testing.T) {
 		tw.WriteHeader(e.Header)
 		tw.Write(e.Data)
 	}
-	tw.WriteHeader(&tar.Header{Name: "demo-1.2.3/migrations/zeros", Size: 3 << 30, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatPAX})
+	tw.WriteHeader(&tar.Header{Name: "demo-1.2.3/zzz/zeros", Size: 3 << 30, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatPAX, ModTime: bundletest.Epoch})
 	tw.Write(make([]byte, 1<<20)) // the stream then just ends
 	kit := bundletest.Compress(t, raw.Bytes())
 	_, err := run(t, kit, k)

@@ -68,9 +68,8 @@ without unpacking. See docs/FORMAT.md for the kit format.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newKeygenCmd(), newBuildCmd(), newSignCmd(), newVerifyCmd(), newInspectCmd(), newVersionCmd())
-	for _, c := range root.Commands() {
-		c.SetHelpTemplate(c.HelpTemplate() + exitStatusHelp)
-	}
+	// Subcommands inherit the root's template, EXIT STATUS included.
+	root.SetHelpTemplate(root.HelpTemplate() + exitStatusHelp)
 	return root
 }
 

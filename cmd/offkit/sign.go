@@ -14,6 +14,7 @@ import (
 func newSignCmd() *cobra.Command {
 	var out, key string
 	var quiet bool
+	var level int
 	cmd := &cobra.Command{
 		Use:   "sign KIT --key KEY -o OUT",
 		Short: "Add a signature to a kit (co-sign) without changing its payload",
@@ -54,7 +55,7 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 				return err
 			}
 			defer f.Abort()
-			head, err := bundle.Sign(cmd.Context(), f, &countingReader{r: in, total: fi.Size(), p: p}, s)
+			head, err := bundle.Sign(cmd.Context(), f, &countingReader{r: in, total: fi.Size(), p: p}, s, bundle.WithLevel(level))
 			p.finish()
 			if err != nil {
 				return fmt.Errorf("sign %s: %w", a[0], err)
@@ -68,6 +69,7 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the signed kit to `OUT`")
 	cmd.Flags().StringVar(&key, "key", "", "cosign private `KEY` (password from COSIGN_PASSWORD)")
+	cmd.Flags().IntVar(&level, "level", 0, "compression level of the output, which keeps the input's compression (default: zstd 3, gzip 6; give the build's --level to keep the payload's bytes)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	return cmd
 }

@@ -37,12 +37,9 @@ func newReadahead(r io.Reader, size, depth int) *readahead {
 				ra.errc <- io.ErrClosedPipe
 				return
 			}
-			n, err := io.ReadFull(r, b)
+			n, err := fill(r, b)
 			if n > 0 {
 				ra.bufs <- b[:n]
-			}
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
 			}
 			if err != nil {
 				ra.errc <- err
@@ -83,4 +80,19 @@ func (ra *readahead) Close() {
 	}
 	for range ra.bufs { // drain, so the goroutine can exit
 	}
+}
+
+// fill reads into b until it is full or r fails, returning r's error as it
+// is (io.EOF at the end; a decoder's io.ErrUnexpectedEOF for a truncated
+// stream stays that).
+func fill(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := r.Read(b[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

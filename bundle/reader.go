@@ -537,6 +537,9 @@ func (s *sourceReader) classify(err error) error {
 	if errors.Is(err, ErrCorrupt) || errors.Is(err, manifest.ErrMalformed) {
 		return err
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return corrupt("archive is truncated (%v)", err)
+	}
 	return fmt.Errorf("%w: %v", ErrCorrupt, err)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -264,6 +265,15 @@ func schemaError(file string, ve *jsonschema.ValidationError, lines map[string]i
 		} else {
 			field += "." + tok
 		}
+	}
+	if ap, ok := leaf.ErrorKind.(*kind.AdditionalProperties); ok && len(ap.Properties) > 0 {
+		// Point at the unknown field itself.
+		if field == "" {
+			field = ap.Properties[0]
+		} else {
+			field += "." + ap.Properties[0]
+		}
+		return &FieldError{File: file, Line: lines[field], Field: field, Err: malformed("unknown field")}
 	}
 	msg := leaf.ErrorKind.LocalizedString(printer)
 	if strings.Contains(msg, "'not' failed") {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
@@ -56,6 +58,9 @@ func LoadPrivateKey(path string, password []byte) (*Signer, error) {
 	b, err := readKeyFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if blk, _ := pem.Decode(b); blk != nil && strings.Contains(blk.Type, "PUBLIC KEY") {
+		return nil, fmt.Errorf("%w: %s is a public key; signing needs the private key (.key)", ErrBadKey, path)
 	}
 	sv, err := cosign.LoadPrivateKey(b, password, nil)
 	if err != nil {

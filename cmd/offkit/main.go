@@ -67,6 +67,14 @@ without unpacking. See docs/FORMAT.md for the kit format.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// An unknown command is bad usage (cobra would report it as a plain error).
+	root.Args = cobra.ArbitraryArgs
+	root.RunE = func(cmd *cobra.Command, a []string) error {
+		if len(a) > 0 {
+			return usageError{fmt.Errorf("unknown command %q for %q", a[0], cmd.CommandPath())}
+		}
+		return cmd.Help()
+	}
 	root.AddCommand(newKeygenCmd(), newBuildCmd(), newSignCmd(), newVerifyCmd(), newInspectCmd(), newVersionCmd())
 	// Subcommands inherit the root's template, EXIT STATUS included.
 	root.SetHelpTemplate(root.HelpTemplate() + exitStatusHelp)

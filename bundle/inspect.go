@@ -59,3 +59,19 @@ func (h *Head) File(name string) []byte {
 	}
 	return h.SBOMs[name]
 }
+
+// ResultVersion identifies the JSON form of Result.
+const ResultVersion = "offkit.dev/result/v1"
+
+// Result is what build and sign report: the kit written and what it holds.
+type Result struct {
+	SchemaVersion string      `json:"schemaVersion"`
+	Operation     string      `json:"operation"` // "build" or "sign"
+	Output        string      `json:"output"`
+	Kit           *Inspection `json:"kit"`
+}
+
+// Result summarises the head of a kit just written to output.
+func (h *Head) Result(op, output string) *Result {
+	return &Result{SchemaVersion: ResultVersion, Operation: op, Output: output, Kit: h.Inspect()}
+}

@@ -21,7 +21,7 @@ func newBuildCmd() *cobra.Command {
 		keys             []string
 		level            int
 		epoch            string
-		quiet            bool
+		quiet, asJSON    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "build SPEC -o OUT [--key KEY]",
@@ -73,7 +73,7 @@ signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
 					opts = append(opts, bundle.WithSigner(s))
 				}
 			}
-			p := newProgress("building", quiet)
+			p := newProgress("building", quiet || asJSON)
 			opts = append(opts, bundle.WithProgress(p.update))
 			f, err := createAtomic(out, 0o644)
 			if err != nil {
@@ -88,13 +88,7 @@ signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
 			if err := f.Commit(); err != nil {
 				return err
 			}
-			m := head.Manifest
-			state := "unsigned"
-			if n := len(head.Envelope.Signatures); n > 0 {
-				state = fmt.Sprintf("signed by %d key(s)", n)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Built %s: %s-%s, %d file(s), %s, %s\n", out, m.Name, m.Version, m.FileCount, human(m.TotalSize), state)
-			return nil
+			return printResult(cmd, head.Result("build", out), asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -104,6 +98,7 @@ signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
 	f.IntVar(&level, "level", 0, "compression level (default: zstd 3, gzip 6)")
 	f.StringVar(&epoch, "source-date-epoch", "", "kit time, seconds since 1970 (default: $SOURCE_DATE_EPOCH)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON ("+bundle.ResultVersion+")")
 	return cmd
 }
 
@@ -132,4 +127,23 @@ func readSpec(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w: larger than %d bytes", path, manifest.ErrMalformed, manifest.MaxSpecSize)
 	}
 	return os.ReadFile(path)
+}
+
+// printResult prints what build or sign wrote, as one line or as JSON.
+func printResult(cmd *cobra.Command, r *bundle.Result, asJSON bool) error {
+	if asJSON {
+		return printJSON(cmd.OutOrStdout(), r)
+	}
+	m, sigs := r.Kit.Manifest, r.Kit.Signatures
+	if r.Operation == "sign" {
+		last := sigs[len(sigs)-1]
+		fmt.Fprintf(cmd.OutOrStdout(), "Signed %s as signature %d (key %s): %s\n", r.Kit.Root, last.Index, last.KeyID, r.Output)
+		return nil
+	}
+	state := "unsigned"
+	if len(sigs) > 0 {
+		state = fmt.Sprintf("signed by %d key(s)", len(sigs))
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Built %s: %s, %d file(s), %s, %s\n", r.Output, r.Kit.Root, m.FileCount, human(m.TotalSize), state)
+	return nil
 }

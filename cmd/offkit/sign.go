@@ -13,7 +13,7 @@ import (
 
 func newSignCmd() *cobra.Command {
 	var out, key string
-	var quiet bool
+	var quiet, asJSON bool
 	var level int
 	cmd := &cobra.Command{
 		Use:   "sign KIT --key KEY -o OUT",
@@ -49,7 +49,7 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 			if err != nil {
 				return err
 			}
-			p := newProgress("signing", quiet)
+			p := newProgress("signing", quiet || asJSON)
 			f, err := createAtomic(out, 0o644)
 			if err != nil {
 				return err
@@ -63,14 +63,14 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 			if err := f.Commit(); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Signed %s as signature %d (key %s): %s\n", head.Root, len(head.Envelope.Signatures), s.KeyID(), out)
-			return nil
+			return printResult(cmd, head.Result("sign", out), asJSON)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the signed kit to `OUT`")
 	cmd.Flags().StringVar(&key, "key", "", "cosign private `KEY` (password from COSIGN_PASSWORD)")
 	cmd.Flags().IntVar(&level, "level", 0, "compression level of the output, which keeps the input's compression (default: zstd 3, gzip 6; give the build's --level to keep the payload's bytes)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON ("+bundle.ResultVersion+")")
 	return cmd
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spdx/tools-golang/spdx"
+
 	"github.com/offkit/offkit/manifest"
 )
 
@@ -314,6 +316,20 @@ func (rd *Reader) readHead() (*Head, error) {
 // check parses the head's documents and checks that they agree.
 func (rd *Reader) check() error {
 	h := rd.Head
+	// Parse the SBOMs while the statement is parsed: both take time on
+	// kits with many files.
+	type parsed struct {
+		name string
+		doc  *spdx.Document
+		err  error
+	}
+	sboms := make(chan parsed, len(h.SBOMs)) // buffered: no goroutine waits on an early return
+	for name, b := range h.SBOMs {
+		go func() {
+			doc, err := manifest.ParseSBOM(b)
+			sboms <- parsed{name, doc, err}
+		}()
+	}
 	var err error
 	if h.Envelope, h.Payload, err = manifest.ParseEnvelope(h.EnvelopeRaw); err != nil {
 		return err
@@ -392,13 +408,15 @@ func (rd *Reader) check() error {
 		sort.Strings(extra)
 		return corrupt("%s lists %q, which the manifest does not", manifest.SumsName, extra[0])
 	}
-	for name, b := range h.SBOMs {
-		if _, err := manifest.ParseSBOM(b); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+	docs := map[string]*spdx.Document{}
+	for range h.SBOMs {
+		p := <-sboms
+		if p.err != nil {
+			return fmt.Errorf("%s: %w", p.name, p.err)
 		}
+		docs[p.name] = p.doc
 	}
-	doc, _ := manifest.ParseSBOM(h.SBOMs[manifest.KitSBOMName])
-	if err := manifest.CheckKitSBOM(doc, m, h.Sums); err != nil {
+	if err := manifest.CheckKitSBOM(docs[manifest.KitSBOMName], m, h.Sums); err != nil {
 		return fmt.Errorf("%s: %w", manifest.KitSBOMName, err)
 	}
 	return nil

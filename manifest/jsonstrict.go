@@ -3,7 +3,6 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -19,66 +18,98 @@ func unmarshalStrict(data []byte, v any) error {
 	if err := checkJSON(data); err != nil {
 		return err
 	}
+	return decodeStrict(data, v)
+}
+
+// decodeStrict decodes exactly one JSON value, refusing unknown fields and
+// anything but white space after it. It checks the syntax in full.
+func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return malformed("%v", err)
 	}
-	return nil
-}
-
-// checkJSON verifies that data is exactly one JSON value with no duplicate
-// keys and bounded depth.
-func checkJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := checkValue(dec, 0); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) != 0 {
 		return malformed("trailing data after JSON value")
 	}
 	return nil
 }
 
-func checkValue(dec *json.Decoder, depth int) error {
-	if depth > MaxJSONDepth {
-		return malformed("JSON nested deeper than %d", MaxJSONDepth)
+// checkJSON refuses duplicate object keys and nesting deeper than
+// MaxJSONDepth. It is a fast scan that relies on its caller to check the
+// syntax in full (decodeStrict, json.Unmarshal): on malformed input it
+// may miss a duplicate, but never panics or loops.
+func checkJSON(data []byte) error {
+	type frame struct {
+		obj  bool
+		keys []string
+		set  map[string]bool // once keys grows past a few
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return malformed("JSON: %v", err)
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	switch d {
-	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return malformed("JSON: %v", err)
+	var stack []frame
+	n := len(data)
+	for i := 0; i < n; {
+		switch data[i] {
+		case '{', '[':
+			if len(stack) >= MaxJSONDepth {
+				return malformed("JSON nested deeper than %d", MaxJSONDepth)
 			}
-			k := kt.(string)
-			if seen[k] {
-				return malformed("JSON: duplicate key %q", k)
+			stack = append(stack, frame{obj: data[i] == '{'})
+			i++
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
 			}
-			seen[k] = true
-			if err := checkValue(dec, depth+1); err != nil {
-				return err
+			i++
+		case '"':
+			j, esc := i+1, false
+			for j < n && data[j] != '"' {
+				if data[j] == '\\' {
+					esc = true
+					j++
+				}
+				j++
 			}
+			if j >= n {
+				return malformed("JSON: unterminated string")
+			}
+			raw := data[i : j+1]
+			i = j + 1
+			k := i
+			for k < n && (data[k] == ' ' || data[k] == '\t' || data[k] == '\r' || data[k] == '\n') {
+				k++
+			}
+			if k >= n || data[k] != ':' || len(stack) == 0 || !stack[len(stack)-1].obj {
+				continue // a value, not a key
+			}
+			key := string(raw[1 : len(raw)-1])
+			if esc {
+				if err := json.Unmarshal(raw, &key); err != nil {
+					return malformed("JSON: bad key %s", raw)
+				}
+			}
+			f := &stack[len(stack)-1]
+			if f.set != nil {
+				if f.set[key] {
+					return malformed("JSON: duplicate key %q", key)
+				}
+				f.set[key] = true
+				continue
+			}
+			for _, seen := range f.keys {
+				if seen == key {
+					return malformed("JSON: duplicate key %q", key)
+				}
+			}
+			f.keys = append(f.keys, key)
+			if len(f.keys) > 16 {
+				f.set = make(map[string]bool, 2*len(f.keys))
+				for _, k := range f.keys {
+					f.set[k] = true
+				}
+			}
+		default:
+			i++
 		}
-	case '[':
-		for dec.More() {
-			if err := checkValue(dec, depth+1); err != nil {
-				return err
-			}
-		}
-	}
-	if _, err := dec.Token(); err != nil { // closing delimiter
-		return malformed("JSON: %v", err)
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package manifest
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -312,4 +314,84 @@ func TestKitSBOMAgrees(t *testing.T) {
 	if err := CheckKitSBOM(doc, m, sums); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("CheckKitSBOM with a changed digest: %v", err)
 	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	ok := []string{`{}`, `[]`, `{"a":1,"b":{"a":2}}`, `[{"a":1},{"a":1}]`, `{"a":"x\"y","b":"\\"}`, `{"k":"a:b","v":":"}`, `"s"`, `{"a\u0062":1,"ab ":2}`}
+	for _, in := range ok {
+		if err := checkJSON([]byte(in)); err != nil {
+			t.Errorf("checkJSON(%s) = %v", in, err)
+		}
+	}
+	bad := []string{`{"a":1,"a":2}`, `{"a":{"b":1,"b":1}}`, `[{"x":[{"a":1,"a":1}]}]`, `{"ab":1,"a\u0062":2}`, `{"a" : 1, "a" : 2}`,
+		strings.Repeat("[", MaxJSONDepth+1) + strings.Repeat("]", MaxJSONDepth+1), `{"a":"unterminated}`}
+	for _, in := range bad {
+		if err := checkJSON([]byte(in)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("checkJSON(%s) = %v, want ErrMalformed", in, err)
+		}
+	}
+	// Many keys: linear scan becomes a set; duplicates still found.
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 100 {
+		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+	}
+	b.WriteString(`"k42":0}`)
+	if err := checkJSON([]byte(b.String())); !errors.Is(err, ErrMalformed) {
+		t.Errorf("duplicate among 100 keys: %v", err)
+	}
+	var v struct{ A int }
+	if err := decodeStrict([]byte(`{"A":1} {"A":2}`), &v); !errors.Is(err, ErrMalformed) {
+		t.Errorf("trailing value accepted: %v", err)
+	}
+	if err := decodeStrict([]byte("{\"A\":1} \n"), &v); err != nil || v.A != 1 {
+		t.Errorf("trailing white space refused: %v", err)
+	}
+}
+
+// FuzzCheckJSON compares the fast duplicate-key scan with a decoder-based
+// reference on valid JSON.
+func FuzzCheckJSON(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":[{"a":1}]}`))
+	f.Add([]byte(`{"a":1,"a":2}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := checkJSON(b)
+		if !json.Valid(b) {
+			return
+		}
+		want := refDupCheck(json.NewDecoder(bytes.NewReader(b)), 0)
+		if (err == nil) != (want == nil) {
+			t.Fatalf("checkJSON(%q) = %v, reference %v", b, err, want)
+		}
+	})
+}
+
+func refDupCheck(dec *json.Decoder, depth int) error {
+	if depth > MaxJSONDepth {
+		return errors.New("deep")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		if d == '{' {
+			kt, _ := dec.Token()
+			k := kt.(string)
+			if seen[k] {
+				return errors.New("dup")
+			}
+			seen[k] = true
+		}
+		if err := refDupCheck(dec, depth+1); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
 }

@@ -11,7 +11,7 @@ import (
 	ita1 "github.com/in-toto/attestation/go/v1"
 	"github.com/offkit/offkit/schemas"
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Identifiers of kit format v1.
@@ -223,17 +223,19 @@ func ParseStatement(payload []byte) (*Statement, *Manifest, error) {
 	if s.PredicateType != PredicateType {
 		return nil, nil, malformed("statement predicateType %q is not %q", s.PredicateType, PredicateType)
 	}
-	var ref ita1.Statement
-	if err := protojson.Unmarshal(payload, &ref); err != nil {
-		return nil, nil, malformed("statement: %v", err)
+	if _, err := s.Subjects(); err != nil {
+		return nil, nil, err
+	}
+	// The reference implementation's checks of the statement's envelope
+	// fields; the predicate is checked below, against its schema.
+	ref := &ita1.Statement{Type: s.Type, PredicateType: s.PredicateType, Predicate: &structpb.Struct{}}
+	for _, sub := range s.Subject {
+		ref.Subject = append(ref.Subject, &ita1.ResourceDescriptor{Name: sub.Name, Digest: sub.Digest})
 	}
 	if err := ref.Validate(); err != nil {
 		return nil, nil, malformed("statement: %v", err)
 	}
-	if _, err := s.Subjects(); err != nil {
-		return nil, nil, err
-	}
-	m, err := ParseManifest(s.Predicate)
+	m, err := parseManifest(s.Predicate, false) // unmarshalStrict checked it all
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,9 +243,15 @@ func ParseStatement(payload []byte) (*Statement, *Manifest, error) {
 }
 
 // ParseManifest parses and checks a kit manifest predicate.
-func ParseManifest(data []byte) (*Manifest, error) {
-	if err := checkJSON(data); err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+func ParseManifest(data []byte) (*Manifest, error) { return parseManifest(data, true) }
+
+// parseManifest parses a manifest; dupCheck is false when the caller has
+// already checked data for duplicate keys and depth.
+func parseManifest(data []byte, dupCheck bool) (*Manifest, error) {
+	if dupCheck {
+		if err := checkJSON(data); err != nil {
+			return nil, fmt.Errorf("manifest: %w", err)
+		}
 	}
 	sch, err := schemas.Get(schemas.Manifest)
 	if err != nil {
@@ -262,7 +270,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		return nil, malformed("manifest: %v", err)
 	}
 	var m Manifest
-	if err := unmarshalStrict(data, &m); err != nil {
+	if err := decodeStrict(data, &m); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	if err := m.Check(); err != nil {

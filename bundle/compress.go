@@ -49,6 +49,14 @@ func (c Compression) DefaultLevel() int {
 	return 0
 }
 
+// CheckLevel validates a level for c (0 means the default).
+func (c Compression) CheckLevel(level int) error {
+	if level == 0 {
+		return nil
+	}
+	return c.checkLevel(level)
+}
+
 // checkLevel validates a level for c.
 func (c Compression) checkLevel(level int) error {
 	switch c {

@@ -41,6 +41,9 @@ signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
 				return usageError{fmt.Errorf("-o OUT is required")}
 			}
 			comp, err := bundle.ParseCompression(compression)
+			if err == nil {
+				err = comp.CheckLevel(level)
+			}
 			if err != nil {
 				return usageError{err}
 			}

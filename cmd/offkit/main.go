@@ -32,7 +32,7 @@ const exitStatusHelp = `
 EXIT STATUS
   0  success: every check held
   1  operational error: a file not found, an I/O error, a key that does not load
-  2  bad usage: unknown flag, missing argument
+  2  bad usage: unknown command or flag, missing argument, a value out of range
   3  not intact or not well-formed: a corrupt, truncated, tampered or malformed
      kit (digest mismatch, missing/extra entry, unsafe path, broken signature),
      or a kit.yaml or source that breaks the rules

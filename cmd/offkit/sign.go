@@ -29,6 +29,9 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 			if out == "" || key == "" {
 				return usageError{fmt.Errorf("--key KEY and -o OUT are required")}
 			}
+			if level < 0 || level > 22 {
+				return usageError{fmt.Errorf("--level %d out of range", level)}
+			}
 			if abs(out) == abs(a[0]) {
 				return usageError{fmt.Errorf("-o must differ from the input kit")}
 			}

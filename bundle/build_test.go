@@ -150,30 +150,13 @@ func TestCompressions(t *testing.T) {
 		level int
 	}{{bundle.Zstd, 1}, {bundle.Zstd, 19}, {bundle.Gzip, 0}, {bundle.None, 0}} {
 		t.Run(fmt.Sprintf("%s-%d", c.comp, c.level), func(t *testing.T) {
-			kit := bundletest.Build(t, spec, nil, bundle.WithCompression(c.comp, c.level))
-			rd, err := bundle.Open(bytes.NewReader(kit))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rd.Head.Compression != c.comp {
-				t.Fatalf("detected %s", rd.Head.Compression)
+			files, head := bundletest.Payload(t, bundletest.Build(t, spec, nil, bundle.WithCompression(c.comp, c.level)))
+			if head.Compression != c.comp {
+				t.Fatalf("detected %s", head.Compression)
 			}
 			got := map[string]string{}
-			for {
-				e, err := rd.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, err := io.ReadAll(e)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !e.Dir {
-					got[e.Name] = string(b)
-				}
+			for n, b := range files {
+				got[n] = string(b)
 			}
 			want := map[string]string{
 				"migrations/001_init.sql":    bundletest.Files["src/migrations/001_init.sql"],
@@ -205,25 +188,9 @@ func TestLargeFileStreams(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "src/migrations/big.bin"), big, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	kit := bundletest.Build(t, spec, nil)
-	rd, err := bundle.Open(bytes.NewReader(kit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		e, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name == "migrations/big.bin" {
-			b, err := io.ReadAll(e)
-			if err != nil || !bytes.Equal(b, big) {
-				t.Fatalf("big.bin did not round-trip: %v", err)
-			}
-		}
+	files, _ := bundletest.Payload(t, bundletest.Build(t, spec, nil))
+	if !bytes.Equal(files["migrations/big.bin"], big) {
+		t.Fatal("big.bin did not round-trip")
 	}
 }
 
@@ -370,25 +337,9 @@ func TestReadsOtherWriters(t *testing.T) {
 		"one frame":                   bundletest.Compress(t, plain),
 	} {
 		t.Run(name, func(t *testing.T) {
-			rd, err := bundle.Open(bytes.NewReader(kit))
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for {
-				e, err := rd.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !e.Dir {
-					n++
-				}
-			}
-			if n != 6 || rd.Head.Compression != bundle.Zstd {
-				t.Fatalf("%d files, compression %s", n, rd.Head.Compression)
+			files, head := bundletest.Payload(t, kit)
+			if len(files) != 6 || head.Compression != bundle.Zstd {
+				t.Fatalf("%d files, compression %s", len(files), head.Compression)
 			}
 		})
 	}

@@ -140,6 +140,35 @@ func Kit(t testing.TB, keys ...*Key) []byte {
 	return Build(t, WriteSpec(t, t.TempDir()), keys)
 }
 
+// Payload reads a kit with bundle.Open and Reader.Next, checking it as it
+// goes, and returns its payload files' contents by path (relative to the
+// root) and its head.
+func Payload(t testing.TB, kit []byte) (map[string][]byte, *bundle.Head) {
+	t.Helper()
+	rd, err := bundle.Open(bytes.NewReader(kit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	files := map[string][]byte{}
+	for {
+		e, err := rd.Next()
+		if err == io.EOF {
+			return files, rd.Head
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.Dir {
+			files[e.Name] = b
+		}
+	}
+}
+
 // Entry is one tar entry of a kit, held in memory.
 type Entry struct {
 	Header *tar.Header

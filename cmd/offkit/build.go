@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,6 +58,9 @@ signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
 			}
 			spec, err := manifest.ParseSpec(data, a[0])
 			if err != nil {
+				return err
+			}
+			if err := outsideSources(out, filepath.Dir(a[0]), spec); err != nil {
 				return err
 			}
 			opts := []bundle.Option{
@@ -148,5 +152,33 @@ func printResult(cmd *cobra.Command, r *bundle.Result, asJSON bool) error {
 		state = fmt.Sprintf("signed by %d key(s)", len(sigs))
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Built %s: %s, %d file(s), %s, %s\n", r.Output, r.Kit.Root, m.FileCount, human(m.TotalSize), state)
+	return nil
+}
+
+// outsideSources refuses an output path inside a component's source, where
+// the kit being written would become part of itself.
+func outsideSources(out, specDir string, spec *manifest.Spec) error {
+	o, err := filepath.Abs(filepath.Dir(out))
+	if err != nil {
+		return err
+	}
+	if r, err := filepath.EvalSymlinks(o); err == nil {
+		o = r
+	}
+	for _, c := range spec.Components {
+		if c.Pending {
+			continue
+		}
+		src, err := filepath.Abs(filepath.Join(specDir, filepath.FromSlash(c.From)))
+		if err != nil {
+			continue
+		}
+		if r, err := filepath.EvalSymlinks(src); err == nil {
+			src = r
+		}
+		if o == src || strings.HasPrefix(o, src+string(filepath.Separator)) {
+			return usageError{fmt.Errorf("-o %s is inside the source of component %q (%s): write the kit elsewhere", out, c.Name, c.From)}
+		}
+	}
 	return nil
 }

@@ -19,6 +19,8 @@ STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 FUZZTIME ?= 10s
+# Minimising each new input may take a minute by default: keep short runs fuzzing.
+FUZZMINIMIZETIME ?= 2s
 DEMO_DIR := .cache/demo
 DEMO_PASSWORD := offkit-demo-password
 
@@ -54,8 +56,8 @@ fuzz:
 	if [[ -z "$$targets" ]]; then echo "fuzz: no fuzz targets found"; exit 0; fi; \
 	while read -r pkg names; do \
 		for name in $$names; do \
-			echo "go test -run '^\$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) $$pkg"; \
-			go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+			echo "go test -run '^\$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg"; \
+			go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) "$$pkg"; \
 		done; \
 	done <<< "$$targets"
 

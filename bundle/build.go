@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,6 @@ import (
 	"time"
 
 	"github.com/offkit/offkit/manifest"
-	"github.com/offkit/offkit/sign"
 )
 
 // Build writes the kit described by spec to dst. specDir is the directory
@@ -117,15 +117,16 @@ func Build(ctx context.Context, dst io.Writer, spec *manifest.Spec, specDir stri
 }
 
 // addSignature signs the envelope and SHA256SUMS with s.
-func (h *Head) addSignature(ctx context.Context, s *sign.Signer) error {
-	if err := sign.SignEnvelope(ctx, h.Envelope, s); err != nil {
+func (h *Head) addSignature(ctx context.Context, s manifest.Signer) error {
+	if err := manifest.SignEnvelope(ctx, h.Envelope, s); err != nil {
 		return err
 	}
 	sig, err := s.Sign(ctx, h.SumsRaw)
 	if err != nil {
 		return err
 	}
-	h.SumsSigs = append(h.SumsSigs, sign.EncodeSignature(sig))
+	// As cosign sign-blob writes it: standard base64, no newline.
+	h.SumsSigs = append(h.SumsSigs, []byte(base64.StdEncoding.EncodeToString(sig)))
 	return nil
 }
 
@@ -384,7 +385,7 @@ func copyExact(w io.Writer, f *os.File, s source, buf []byte) error {
 // WithCompression gives (default: the compression's default level); the
 // compressed bytes equal the original's when the level is the one it was
 // built with.
-func Sign(ctx context.Context, dst io.Writer, src io.Reader, signer *sign.Signer, opts ...Option) (*Head, error) {
+func Sign(ctx context.Context, dst io.Writer, src io.Reader, signer manifest.Signer, opts ...Option) (*Head, error) {
 	rd, err := Open(src)
 	if err != nil {
 		return nil, err

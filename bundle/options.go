@@ -5,14 +5,13 @@ import (
 	"time"
 
 	"github.com/offkit/offkit/manifest"
-	"github.com/offkit/offkit/sign"
 )
 
 // Option configures Build and Sign.
 type Option func(*config) error
 
 type config struct {
-	signers     []*sign.Signer
+	signers     []manifest.Signer
 	compression Compression
 	level       int
 	created     time.Time
@@ -36,8 +35,9 @@ func newConfig(opts []Option) (*config, error) {
 	return c, nil
 }
 
-// WithSigner signs the kit with s. Repeat it for several signers.
-func WithSigner(s *sign.Signer) Option {
+// WithSigner signs the kit with s (a *sign.Signer, or any signer of cosign's
+// kind). Repeat it for several signers.
+func WithSigner(s manifest.Signer) Option {
 	return func(c *config) error {
 		if s == nil {
 			return errors.New("nil signer")

@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
@@ -76,4 +78,34 @@ func ParseEnvelope(data []byte) (*Envelope, []byte, error) {
 // SigBytes decodes the i-th signature.
 func SigBytes(e *Envelope, i int) ([]byte, error) {
 	return base64.StdEncoding.Strict().DecodeString(e.Signatures[i].Sig)
+}
+
+// Signer makes signatures with one key; sign.Signer implements it. Sign
+// signs msg as cosign does (for cosign keys: ECDSA over SHA-256 of msg).
+type Signer interface {
+	KeyID() string
+	Sign(ctx context.Context, msg []byte) ([]byte, error)
+}
+
+// ErrAlreadySigned is returned when a key signs an envelope it already signed.
+var ErrAlreadySigned = errors.New("already signed by this key")
+
+// SignEnvelope appends s's signature over the envelope's PAE to e, with
+// s's key ID. It refuses to sign twice with one key.
+func SignEnvelope(ctx context.Context, e *Envelope, s Signer) error {
+	payload, err := base64.StdEncoding.DecodeString(e.Payload)
+	if err != nil {
+		return fmt.Errorf("envelope payload: %w", err)
+	}
+	for _, sig := range e.Signatures {
+		if sig.KeyID == s.KeyID() {
+			return fmt.Errorf("%w: %s", ErrAlreadySigned, s.KeyID())
+		}
+	}
+	raw, err := s.Sign(ctx, PAE(e.PayloadType, payload))
+	if err != nil {
+		return err
+	}
+	e.Signatures = append(e.Signatures, Signature{KeyID: s.KeyID(), Sig: base64.StdEncoding.EncodeToString(raw)})
+	return nil
 }

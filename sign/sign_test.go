@@ -96,11 +96,11 @@ func TestEnvelopeSignatures(t *testing.T) {
 	payload := []byte(`{"_type":"https://in-toto.io/Statement/v1"}`)
 	env := manifest.NewEnvelope(payload)
 	for _, s := range []*Signer{a, b} {
-		if err := SignEnvelope(context.Background(), env, s); err != nil {
+		if err := manifest.SignEnvelope(context.Background(), env, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := SignEnvelope(context.Background(), env, a); !errors.Is(err, ErrAlreadySigned) {
+	if err := manifest.SignEnvelope(context.Background(), env, a); !errors.Is(err, manifest.ErrAlreadySigned) {
 		t.Fatalf("second signature by a: err = %v, want ErrAlreadySigned", err)
 	}
 	if len(env.Signatures) != 2 || env.Signatures[0].KeyID != a.KeyID() || env.Signatures[1].KeyID != b.KeyID() {

@@ -14,10 +14,11 @@ import (
 	"github.com/offkit/offkit/bundle/bundletest"
 	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/sign"
+	"github.com/offkit/offkit/sign/signtest"
 	"github.com/offkit/offkit/verify"
 )
 
-func run(t *testing.T, kit []byte, keys ...*bundletest.Key) (*verify.Report, error) {
+func run(t *testing.T, kit []byte, keys ...*signtest.Key) (*verify.Report, error) {
 	t.Helper()
 	var vs []*sign.Verifier
 	for _, k := range keys {
@@ -27,8 +28,8 @@ func run(t *testing.T, kit []byte, keys ...*bundletest.Key) (*verify.Report, err
 }
 
 func TestVerifyGoodKit(t *testing.T) {
-	k := bundletest.NewKey(t, "", "a")
-	kit := bundletest.Kit(t, k)
+	k := signtest.NewKey(t, "", "a")
+	kit := bundletest.Kit(t, k.Signer)
 	rep, err := run(t, kit, k)
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
@@ -49,7 +50,7 @@ func TestVerifyGoodKit(t *testing.T) {
 // TestCoSign checks that a second signer adds a signature without touching
 // the payload, and that either key alone is then trusted.
 func TestCoSign(t *testing.T) {
-	a, b := bundletest.NewKey(t, "", "a"), bundletest.NewKey(t, "", "b")
+	a, b := signtest.NewKey(t, "", "a"), signtest.NewKey(t, "", "b")
 	unsigned := bundletest.Kit(t)
 	var s1, s2 bytes.Buffer
 	if _, err := bundle.Sign(context.Background(), &s1, bytes.NewReader(unsigned), a.Signer); err != nil {
@@ -58,7 +59,7 @@ func TestCoSign(t *testing.T) {
 	if _, err := bundle.Sign(context.Background(), &s2, bytes.NewReader(s1.Bytes()), b.Signer); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []*bundletest.Key{a, b} {
+	for _, k := range []*signtest.Key{a, b} {
 		rep, err := run(t, s2.Bytes(), k)
 		if err != nil {
 			t.Fatalf("verify co-signed kit with %s: %v", k.Pub, err)
@@ -88,7 +89,7 @@ func TestCoSign(t *testing.T) {
 	}
 	// Signing again with the same key is refused.
 	var s3 bytes.Buffer
-	if _, err := bundle.Sign(context.Background(), &s3, bytes.NewReader(s2.Bytes()), a.Signer); !errors.Is(err, sign.ErrAlreadySigned) {
+	if _, err := bundle.Sign(context.Background(), &s3, bytes.NewReader(s2.Bytes()), a.Signer); !errors.Is(err, manifest.ErrAlreadySigned) {
 		t.Fatalf("second signature by the same key: err = %v, want ErrAlreadySigned", err)
 	}
 }
@@ -107,20 +108,20 @@ func edit(name string, f func(e *bundletest.Entry)) func([]*bundletest.Entry) []
 }
 
 func TestVerifyRejects(t *testing.T) {
-	k := bundletest.NewKey(t, "", "a")
-	other := bundletest.NewKey(t, "", "other")
-	kit := bundletest.Kit(t, k)
+	k := signtest.NewKey(t, "", "a")
+	other := signtest.NewKey(t, "", "other")
+	kit := bundletest.Kit(t, k.Signer)
 	unsigned := bundletest.Kit(t)
 	const file = "migrations/001_init.sql"
 
 	cases := []struct {
 		name  string
 		kit   func() []byte
-		keys  []*bundletest.Key
+		keys  []*signtest.Key
 		want  error
 		match string // in the error
 	}{
-		{"wrong key", func() []byte { return kit }, []*bundletest.Key{other}, verify.ErrUntrusted, "none of the 1 signature"},
+		{"wrong key", func() []byte { return kit }, []*signtest.Key{other}, verify.ErrUntrusted, "none of the 1 signature"},
 		{"unsigned", func() []byte { return unsigned }, nil, verify.ErrUntrusted, "unsigned"},
 		{"changed payload, same size", func() []byte {
 			return bundletest.Rewrite(t, kit, edit(file, func(e *bundletest.Entry) { e.Data[0] ^= 1 }))
@@ -261,7 +262,7 @@ func TestVerifyRejects(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			keys := c.keys
 			if keys == nil {
-				keys = []*bundletest.Key{k}
+				keys = []*signtest.Key{k}
 			}
 			rep, err := run(t, c.kit(), keys...)
 			if !errors.Is(err, c.want) {
@@ -283,8 +284,8 @@ func TestVerifyRejects(t *testing.T) {
 // TestBombStopsAtHeader checks that an unlisted entry declaring 3 GiB is
 // refused at its header: the reader never reads its content.
 func TestBombStopsAtHeader(t *testing.T) {
-	k := bundletest.NewKey(t, "", "a")
-	es := bundletest.Entries(t, bundletest.Kit(t, k))
+	k := signtest.NewKey(t, "", "a")
+	es := bundletest.Entries(t, bundletest.Kit(t, k.Signer))
 	var raw bytes.Buffer
 	tw := tar.NewWriter(&raw)
 	for _, e := range es {

@@ -1,6 +1,7 @@
-// Package bundletest makes small kits, keys and hostile variants of kits for
-// tests: a spec tree on disk, a cosign key pair, a built kit, and a rewriter
-// that edits a kit's tar entries and recompresses it.
+// Package bundletest makes small kits and hostile variants of kits for tests:
+// a spec tree on disk, a built kit, and a rewriter that edits a kit's tar
+// entries and recompresses it. Keys come from sign/signtest; this package
+// does not depend on cosign, so the bundle package's fuzz targets stay small.
 package bundletest
 
 import (
@@ -17,43 +18,10 @@ import (
 
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/manifest"
-	"github.com/offkit/offkit/sign"
 )
-
-// Password protects every key made here.
-const Password = "offkit-test"
 
 // Epoch is the SOURCE_DATE_EPOCH of kits made here.
 var Epoch = time.Unix(1700000000, 0).UTC()
-
-// Key is a key pair on disk with its loaded halves.
-type Key struct {
-	Priv, Pub string // file paths
-	Signer    *sign.Signer
-	Verifier  *sign.Verifier
-}
-
-// NewKey generates a cosign key pair in dir (t.TempDir() if empty).
-func NewKey(t testing.TB, dir, name string) *Key {
-	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	priv, pub, err := sign.GenerateKeyPair([]byte(Password))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := &Key{Priv: filepath.Join(dir, name+".key"), Pub: filepath.Join(dir, name+".pub")}
-	must(t, os.WriteFile(k.Priv, priv, 0o600))
-	must(t, os.WriteFile(k.Pub, pub, 0o644))
-	if k.Signer, err = sign.LoadPrivateKey(k.Priv, []byte(Password)); err != nil {
-		t.Fatal(err)
-	}
-	if k.Verifier, err = sign.LoadPublicKey(k.Pub); err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 // SpecYAML is the kit.yaml WriteSpec writes.
 const SpecYAML = `name: demo
@@ -111,9 +79,9 @@ func WriteSpec(t testing.TB, dir string) string {
 	return spec
 }
 
-// Build builds the kit of the spec at specPath, signed by keys, and returns
-// its bytes.
-func Build(t testing.TB, specPath string, keys []*Key, opts ...bundle.Option) []byte {
+// Build builds the kit of the spec at specPath, signed by signers, and
+// returns its bytes.
+func Build(t testing.TB, specPath string, signers []manifest.Signer, opts ...bundle.Option) []byte {
 	t.Helper()
 	data, err := os.ReadFile(specPath)
 	if err != nil {
@@ -124,8 +92,8 @@ func Build(t testing.TB, specPath string, keys []*Key, opts ...bundle.Option) []
 		t.Fatal(err)
 	}
 	opts = append([]bundle.Option{bundle.WithCreated(Epoch)}, opts...)
-	for _, k := range keys {
-		opts = append(opts, bundle.WithSigner(k.Signer))
+	for _, s := range signers {
+		opts = append(opts, bundle.WithSigner(s))
 	}
 	var b bytes.Buffer
 	if _, err := bundle.Build(context.Background(), &b, spec, filepath.Dir(specPath), opts...); err != nil {
@@ -134,10 +102,10 @@ func Build(t testing.TB, specPath string, keys []*Key, opts ...bundle.Option) []
 	return b.Bytes()
 }
 
-// Kit writes a spec into a temp dir and builds its kit, signed by keys.
-func Kit(t testing.TB, keys ...*Key) []byte {
+// Kit writes a spec into a temp dir and builds its kit, signed by signers.
+func Kit(t testing.TB, signers ...manifest.Signer) []byte {
 	t.Helper()
-	return Build(t, WriteSpec(t, t.TempDir()), keys)
+	return Build(t, WriteSpec(t, t.TempDir()), signers)
 }
 
 // Payload reads a kit with bundle.Open and Reader.Next, checking it as it

@@ -19,6 +19,7 @@ import (
 	"github.com/offkit/offkit/bundle/bundletest"
 	"github.com/offkit/offkit/internal/version"
 	"github.com/offkit/offkit/sign"
+	"github.com/offkit/offkit/sign/signtest"
 )
 
 // TestMain lets the test binary run as the real offkit command: scripts run
@@ -47,7 +48,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
-			env.Setenv("COSIGN_PASSWORD", bundletest.Password)
+			env.Setenv("COSIGN_PASSWORD", signtest.Password)
 			env.Setenv("SOURCE_DATE_EPOCH", strconv.FormatInt(bundletest.Epoch.Unix(), 10))
 			// Kit times are UTC whatever the local zone; a zone far from
 			// UTC shows it.

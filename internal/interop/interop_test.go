@@ -24,6 +24,7 @@ import (
 	"github.com/offkit/offkit/bundle/bundletest"
 	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/sign"
+	"github.com/offkit/offkit/sign/signtest"
 	"github.com/offkit/offkit/verify"
 )
 
@@ -137,7 +138,7 @@ func newCosign(t testing.TB) *cosign {
 	t.Helper()
 	return &cosign{
 		path: need(t, "cosign"),
-		env:  baseEnv("HOME="+t.TempDir(), "TUF_ROOT="+t.TempDir(), "COSIGN_PASSWORD="+bundletest.Password),
+		env:  baseEnv("HOME="+t.TempDir(), "TUF_ROOT="+t.TempDir(), "COSIGN_PASSWORD="+signtest.Password),
 	}
 }
 
@@ -178,7 +179,7 @@ func wantFail(t testing.TB, r result, what, msg string) {
 // fixture holds keys and kits shared by the tests: they are slow to make
 // (scrypt-encrypted keys) and never modified.
 type fixture struct {
-	a, b   *bundletest.Key
+	a, b   *signtest.Key
 	signed []byte // the example kit, signed by a
 	cosign []byte // the same, co-signed by b with bundle.Sign
 }
@@ -192,10 +193,10 @@ func getFixture(t *testing.T) *fixture {
 	t.Helper()
 	fixOnce.Do(func() {
 		f := &fixture{
-			a: bundletest.NewKey(t, fixtureDir, "a"),
-			b: bundletest.NewKey(t, fixtureDir, "b"),
+			a: signtest.NewKey(t, fixtureDir, "a"),
+			b: signtest.NewKey(t, fixtureDir, "b"),
 		}
-		f.signed = bundletest.Build(t, exampleSpec, []*bundletest.Key{f.a})
+		f.signed = bundletest.Build(t, exampleSpec, []manifest.Signer{f.a.Signer})
 		var buf bytes.Buffer
 		if _, err := bundle.Sign(context.Background(), &buf, bytes.NewReader(f.signed), f.b.Signer); err != nil {
 			t.Fatal(err)
@@ -586,7 +587,7 @@ func TestCosignVerifyBlob(t *testing.T) {
 	modified := writeFile(t, manifest.SumsName, bytes.Replace(sums, []byte("  migrations/"), []byte("  migrationz/"), 1))
 	for _, tc := range []struct {
 		name       string
-		key        *bundletest.Key
+		key        *signtest.Key
 		root, sig  string
 		blob       string // default root/SHA256SUMS
 		wantFailed string // "" for success
@@ -634,10 +635,10 @@ func TestCosignVerifyBlobAttestation(t *testing.T) {
 	for _, k := range []struct {
 		name string
 		root string
-		keys []*bundletest.Key
+		keys []*signtest.Key
 	}{
-		{"signed", signed, []*bundletest.Key{f.a}},
-		{"co-signed", cosigned, []*bundletest.Key{f.a, f.b}},
+		{"signed", signed, []*signtest.Key{f.a}},
+		{"co-signed", cosigned, []*signtest.Key{f.a, f.b}},
 	} {
 		names := append(slices.Sorted(maps.Keys(readSums(t, k.root))), manifest.SumsName)
 		for i, key := range k.keys {
@@ -689,7 +690,7 @@ func TestCosignKeysSignKits(t *testing.T) {
 		t.Fatalf("cosign generate-key-pair: exit status %d:\n%s", r.code, r.out)
 	}
 	priv, pub := filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub")
-	s, err := sign.LoadPrivateKey(priv, []byte(bundletest.Password))
+	s, err := sign.LoadPrivateKey(priv, []byte(signtest.Password))
 	if err != nil {
 		t.Fatalf("offkit cannot load cosign's private key: %v", err)
 	}
@@ -697,7 +698,7 @@ func TestCosignKeysSignKits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("offkit cannot load cosign's public key: %v", err)
 	}
-	key := &bundletest.Key{Priv: priv, Pub: pub, Signer: s, Verifier: v}
+	key := &signtest.Key{Priv: priv, Pub: pub, Signer: s, Verifier: v}
 	if s.KeyID() != v.KeyID() {
 		t.Fatalf("key IDs of cosign's key pair differ: %s, %s", s.KeyID(), v.KeyID())
 	}
@@ -713,9 +714,9 @@ func TestCosignKeysSignKits(t *testing.T) {
 		trusted []*sign.Verifier
 		wantErr error
 	}{
-		{"built", bundletest.Build(t, exampleSpec, []*bundletest.Key{key}), "SHA256SUMS.sig", []*sign.Verifier{v}, nil},
+		{"built", bundletest.Build(t, exampleSpec, []manifest.Signer{key.Signer}), "SHA256SUMS.sig", []*sign.Verifier{v}, nil},
 		{"co-signed", cosigned.Bytes(), "SHA256SUMS.2.sig", []*sign.Verifier{v}, nil},
-		{"built/other key", bundletest.Build(t, exampleSpec, []*bundletest.Key{key}), "SHA256SUMS.sig", []*sign.Verifier{f.a.Verifier}, verify.ErrUntrusted},
+		{"built/other key", bundletest.Build(t, exampleSpec, []manifest.Signer{key.Signer}), "SHA256SUMS.sig", []*sign.Verifier{f.a.Verifier}, verify.ErrUntrusted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, err := verify.Verify(context.Background(), bytes.NewReader(tc.kit), verify.WithKeys(tc.trusted...))

@@ -316,20 +316,24 @@ func (rd *Reader) readHead() (*Head, error) {
 // check parses the head's documents and checks that they agree.
 func (rd *Reader) check() error {
 	h := rd.Head
-	// Parse the SBOMs while the statement is parsed: both take time on
-	// kits with many files.
+	// Parse the kit's SBOM while the statement is parsed: both take time
+	// on kits with many files. Component SBOMs are parsed one at a time,
+	// and only once the manifest names them with matching digests, so a
+	// hostile head cannot make the reader parse many large documents at once.
 	type parsed struct {
-		name string
-		doc  *spdx.Document
-		err  error
+		doc *spdx.Document
+		err error
 	}
-	sboms := make(chan parsed, len(h.SBOMs)) // buffered: no goroutine waits on an early return
-	for name, b := range h.SBOMs {
-		go func() {
-			doc, err := manifest.ParseSBOM(b)
-			sboms <- parsed{name, doc, err}
-		}()
-	}
+	kitSBOM := make(chan parsed, 1) // buffered: the goroutine never waits on an early return
+	go func() {
+		b, ok := h.SBOMs[manifest.KitSBOMName]
+		if !ok {
+			kitSBOM <- parsed{err: corrupt("%s is missing from the archive's head", manifest.KitSBOMName)}
+			return
+		}
+		doc, err := manifest.ParseSBOM(b)
+		kitSBOM <- parsed{doc, err}
+	}()
 	var err error
 	if h.Envelope, h.Payload, err = manifest.ParseEnvelope(h.EnvelopeRaw); err != nil {
 		return err
@@ -408,15 +412,19 @@ func (rd *Reader) check() error {
 		sort.Strings(extra)
 		return corrupt("%s lists %q, which the manifest does not", manifest.SumsName, extra[0])
 	}
-	docs := map[string]*spdx.Document{}
-	for range h.SBOMs {
-		p := <-sboms
-		if p.err != nil {
-			return fmt.Errorf("%s: %w", p.name, p.err)
+	for name, b := range h.SBOMs {
+		if name == manifest.KitSBOMName {
+			continue
 		}
-		docs[p.name] = p.doc
+		if _, err := manifest.ParseSBOM(b); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	if err := manifest.CheckKitSBOM(docs[manifest.KitSBOMName], m, h.Sums); err != nil {
+	p := <-kitSBOM
+	if p.err != nil {
+		return fmt.Errorf("%s: %w", manifest.KitSBOMName, p.err)
+	}
+	if err := manifest.CheckKitSBOM(p.doc, m, h.Sums); err != nil {
 		return fmt.Errorf("%s: %w", manifest.KitSBOMName, err)
 	}
 	return nil

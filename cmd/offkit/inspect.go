@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 
 	"github.com/spf13/cobra"
@@ -22,10 +21,11 @@ and print what the kit holds: components, files, sizes, SBOMs and the key IDs
 of its signers. The metadata is checked for consistency, but no signature is
 verified: use 'offkit verify' for that. --show prints one metadata file as it
 is stored (SHA256SUMS, manifest.dsse.json, SHA256SUMS.sig, sbom/kit.spdx.json,
-...), or "manifest" for the manifest alone as JSON.`,
+...), or "manifest" for the manifest alone as JSON. KIT may be "-" for
+standard input.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			in, err := os.Open(a[0])
+			in, _, err := openKit(a[0])
 			if err != nil {
 				return err
 			}

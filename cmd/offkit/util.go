@@ -130,12 +130,13 @@ func (p *progress) update(done, total int64) {
 		return
 	}
 	p.last = now
-	pct := 100.0
-	if total > 0 {
-		pct = float64(done) * 100 / float64(total)
-	}
 	rate := float64(done) / max(now.Sub(p.start).Seconds(), 0.001)
-	fmt.Fprintf(os.Stderr, "\r%s %s / %s (%.0f%%) %s/s ", p.label, human(done), human(total), pct, human(int64(rate)))
+	if total <= 0 { // reading a stream of unknown size
+		fmt.Fprintf(os.Stderr, "\r%s %s %s/s ", p.label, human(done), human(int64(rate)))
+	} else {
+		pct := float64(done) * 100 / float64(total)
+		fmt.Fprintf(os.Stderr, "\r%s %s / %s (%.0f%%) %s/s ", p.label, human(done), human(total), pct, human(int64(rate)))
+	}
 	p.shown = true
 }
 
@@ -171,4 +172,22 @@ func human(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// openKit opens the kit at path, or standard input for "-", and returns it
+// with its size (0 when unknown).
+func openKit(path string) (io.ReadCloser, int64, error) {
+	if path == "-" {
+		return io.NopCloser(os.Stdin), 0, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
 }

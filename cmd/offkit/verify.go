@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -20,7 +19,8 @@ func newVerifyCmd() *cobra.Command {
 		Long: `Verify KIT offline, in one streaming pass: the archive's structure and paths,
 every DSSE and SHA256SUMS signature against the given public keys, every
 file's digest against SHA256SUMS and the signed statement (none missing,
-none extra), and that the SBOM agrees with the files. Exit 0 only if all hold.`,
+none extra), and that the SBOM agrees with the files. Exit 0 only if all hold.
+KIT may be "-" for standard input.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if len(keys) == 0 {
@@ -34,17 +34,13 @@ none extra), and that the SBOM agrees with the files. Exit 0 only if all hold.`,
 				}
 				vs = append(vs, v)
 			}
-			in, err := os.Open(a[0])
+			in, size, err := openKit(a[0])
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			fi, err := in.Stat()
-			if err != nil {
-				return err
-			}
 			p := newProgress("verifying", quiet || asJSON)
-			rep, err := verify.Verify(cmd.Context(), &countingReader{r: in, total: fi.Size(), p: p}, verify.WithKeys(vs...))
+			rep, err := verify.Verify(cmd.Context(), &countingReader{r: in, total: size, p: p}, verify.WithKeys(vs...))
 			p.finish()
 			if asJSON {
 				if jerr := printJSON(cmd.OutOrStdout(), rep); jerr != nil {

@@ -65,13 +65,22 @@ bench: build tools
 	OFFKIT="$(CURDIR)/$(BIN)" scripts/bench.sh
 
 demo: build tools
-	@rm -rf $(DEMO_DIR); mkdir -p $(DEMO_DIR); \
-	export COSIGN_PASSWORD='$(DEMO_PASSWORD)' $(TOOLS_ENV); \
+	@rm -rf $(DEMO_DIR); mkdir -p $(DEMO_DIR)/extracted; \
+	export COSIGN_PASSWORD='$(DEMO_PASSWORD)' TUF_ROOT="$(CURDIR)/$(DEMO_DIR)/tuf" $(TOOLS_ENV); \
+	export SOURCE_DATE_EPOCH="$$(git log -1 --format=%ct 2>/dev/null || echo 1700000000)"; \
+	echo "+ SOURCE_DATE_EPOCH=$$SOURCE_DATE_EPOCH  # the last commit's time: a reproducible kit"; \
 	run() { echo "+ $$*"; "$$@"; }; \
 	run $(BIN) keygen --output-key-prefix $(DEMO_DIR)/demo; \
 	run $(BIN) build testdata/example/kit.yaml -o $(DEMO_DIR)/example.tar.zst --key $(DEMO_DIR)/demo.key; \
 	run $(BIN) verify $(DEMO_DIR)/example.tar.zst --key $(DEMO_DIR)/demo.pub; \
-	run $(BIN) inspect $(DEMO_DIR)/example.tar.zst
+	run $(BIN) inspect $(DEMO_DIR)/example.tar.zst; \
+	echo "# The same checks with stock tools only: GNU tar, sha256sum, cosign"; \
+	run tar -xf $(DEMO_DIR)/example.tar.zst -C $(DEMO_DIR)/extracted; \
+	cd $(DEMO_DIR)/extracted/concelier-lnm-21.101.0; \
+	run sha256sum --check --strict SHA256SUMS; \
+	run cosign verify-blob --key ../../demo.pub --signature SHA256SUMS.sig --insecure-ignore-tlog SHA256SUMS 2>&1 | grep -v '^WARNING'; \
+	run cosign verify-blob-attestation --key ../../demo.pub --signature manifest.dsse.json \
+		--type https://offkit.dev/kit-manifest/v1 --insecure-ignore-tlog migrations/21-101/apply.sh 2>&1 | grep -v '^WARNING'
 
 tidy-check:
 	go mod tidy

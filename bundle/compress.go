@@ -261,7 +261,7 @@ const (
 
 // ErrUnknownFormat is returned for input that is neither a zstd, gzip nor
 // plain tar stream.
-var ErrUnknownFormat = errors.New("not an offkit kit: unknown compression (want zstd, gzip or tar)")
+var ErrUnknownFormat = fmt.Errorf("%w: not an offkit kit: unknown compression (want zstd, gzip or tar)", ErrCorrupt)
 
 // decompress detects r's compression from its first bytes and returns a
 // reader of the tar stream. Decoding errors are the caller's to classify.
@@ -271,10 +271,15 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, "", err
 	}
+	compressed := bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}) || bytes.HasPrefix(magic, []byte{0x1f, 0x8b})
+	if compressed && len(magic) >= 512 && looksLikeTarHeader(magic[:512]) {
+		// GNU tar takes a file whose first block is a valid tar header for
+		// an uncompressed archive: it would extract something else than
+		// what is verified here.
+		return nil, "", corrupt("the kit's first 512 bytes also read as a tar header: GNU tar would not see the compressed kit")
+	}
 	switch {
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}) ||
-		// A skippable frame (0x184D2A50-5F, little-endian), as pzstd writes first.
-		len(magic) >= 4 && magic[0]&0xf0 == 0x50 && bytes.Equal(magic[1:4], []byte{0x2a, 0x4d, 0x18}):
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		d, err := zstd.NewReader(br,
 			zstd.WithDecoderConcurrency(2),
 			zstd.WithDecoderMaxWindow(MaxWindow))
@@ -287,6 +292,9 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
 		}
+		if len(d.Header.Extra) > 0 || d.Header.Name != "" || d.Header.Comment != "" {
+			return nil, "", corrupt("gzip header has extra, name or comment fields, which kits do not use")
+		}
 		return d, Gzip, nil
 	case len(magic) >= 263 && string(magic[257:262]) == "ustar":
 		return io.NopCloser(br), None, nil
@@ -297,3 +305,43 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 type zstdCloser struct{ *zstd.Decoder }
 
 func (z zstdCloser) Close() error { z.Decoder.Close(); return nil }
+
+// looksLikeTarHeader reports whether block passes GNU tar's header
+// checksum test (tar_checksum in GNU tar's list.c), taking the recorded
+// checksum leniently: with leading spaces or NULs, in octal or base-256.
+// GNU tar reads such a file as an uncompressed archive, whatever follows.
+func looksLikeTarHeader(block []byte) bool {
+	var unsigned, signed int64
+	for i, c := range block {
+		if i >= 148 && i < 156 {
+			c = ' '
+		}
+		unsigned += int64(c)
+		signed += int64(int8(c))
+	}
+	if unsigned == 8*' ' { // an all-zero block
+		return false
+	}
+	field := block[148:156]
+	var recorded int64
+	if field[0]&0x80 != 0 { // base-256
+		recorded = int64(field[0] & 0x7f)
+		for _, c := range field[1:] {
+			recorded = recorded<<8 | int64(c)
+		}
+	} else {
+		f := bytes.TrimLeft(field, " \x00")
+		digits := 0
+		for _, c := range f {
+			if c < '0' || c > '7' {
+				break
+			}
+			recorded = recorded<<3 | int64(c-'0')
+			digits++
+		}
+		if digits == 0 {
+			return false
+		}
+	}
+	return recorded == unsigned || recorded == signed
+}

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"archive/tar"
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -64,6 +65,7 @@ type Reader struct {
 	mtime     time.Time   // every entry's mtime: the manifest's created time
 	prev      string      // the previous payload entry's name, for the order check
 	dataEnd   int64       // offset in the tar stream just after the last entry's content
+	prevSize  int64       // the previous entry's content size, for its padding
 	headTimes []time.Time // mtimes of the head's entries
 }
 
@@ -154,7 +156,9 @@ func (rd *Reader) next() (*tar.Header, error) {
 		rd.peeked = nil
 		return h, nil
 	}
+	rd.tail.capture()
 	h, err := rd.tr.Next()
+	raw, over := rd.tail.captured()
 	if errors.Is(err, io.EOF) {
 		return nil, io.EOF
 	}
@@ -164,6 +168,9 @@ func (rd *Reader) next() (*tar.Header, error) {
 	if err := checkHeader(h); err != nil {
 		return nil, &EntryError{Name: h.Name, Err: err}
 	}
+	if err := rd.checkCanonical(h, raw, over); err != nil {
+		return nil, &EntryError{Name: h.Name, Err: err}
+	}
 	if rd.mtime.IsZero() {
 		// In the head: checked once the manifest gives the kit's time.
 		rd.headTimes = append(rd.headTimes, h.ModTime)
@@ -171,7 +178,38 @@ func (rd *Reader) next() (*tar.Header, error) {
 		return nil, &EntryError{Name: h.Name, Err: corrupt("mtime %s is not the kit's creation time %s", h.ModTime.UTC().Format(time.RFC3339), rd.mtime.Format(time.RFC3339))}
 	}
 	rd.dataEnd = rd.tail.n + h.Size
+	rd.prevSize = h.Size
 	return h, nil
+}
+
+// maxHeaderBytes bounds the bytes between two entries' contents: padding,
+// a pax header with its records, and the ustar header.
+const maxHeaderBytes = 16 << 10
+
+// checkCanonical requires the bytes read for a header — the previous
+// entry's padding, then the header blocks — to be exactly those offkit's
+// writer produces for the header's values (docs/FORMAT.md, Tar format).
+// Parsers differ on everything else (numbers with leading NULs, bytes after
+// a name's NUL, data hidden in padding), so nothing else is accepted: what
+// offkit checks is what GNU tar extracts.
+func (rd *Reader) checkCanonical(h *tar.Header, raw []byte, over bool) error {
+	if over {
+		return corrupt("header is larger than %d bytes", maxHeaderBytes)
+	}
+	mode := manifest.ModeFile
+	if h.Mode == 0o755 {
+		mode = manifest.ModeExec
+	}
+	var want bytes.Buffer
+	want.Write(make([]byte, (512-rd.prevSize%512)%512)) // the previous entry's zero padding
+	tw := tar.NewWriter(&want)
+	if err := tw.WriteHeader(header(h.Name, h.Size, mode, h.ModTime)); err != nil {
+		return corrupt("header cannot be written canonically: %v", err)
+	}
+	if !bytes.Equal(raw, want.Bytes()) {
+		return corrupt("header or padding is not in canonical form (docs/FORMAT.md, Tar format)")
+	}
+	return nil
 }
 
 // allowedPAX are the only PAX records a kit may use.
@@ -185,6 +223,9 @@ func checkHeader(h *tar.Header) error {
 	case tar.TypeReg:
 		if h.Mode != 0o644 && h.Mode != 0o755 {
 			return corrupt("mode %#o is not 0644 or 0755", h.Mode)
+		}
+		if strings.HasSuffix(h.Name, "/") {
+			return corrupt("a regular file's name may not end in /")
 		}
 	case tar.TypeDir:
 		if h.Mode != 0o755 || !strings.HasSuffix(h.Name, "/") {
@@ -285,6 +326,9 @@ func (rd *Reader) readHead() (*Head, error) {
 		}
 		if err := expect(h, err, pre+manifest.SBOMDir+"/"); err != nil {
 			return nil, err
+		}
+		if h.Typeflag != tar.TypeDir {
+			return nil, &EntryError{Name: h.Name, Err: corrupt("must be a directory")}
 		}
 		break
 	}
@@ -586,16 +630,36 @@ func (c *classifyReader) Read(p []byte) (int, error) {
 // whether anything non-zero was read after it was asked to watch.
 type tailReader struct {
 	r       io.Reader
-	n       int64 // bytes read
+	n       int64  // bytes read
+	rec     []byte // bytes read since capture, up to maxHeaderBytes
+	recOn   bool
+	recOver bool
 	zeros   int64
 	nonzero bool
 	watch   bool
+}
+
+// capture starts recording what is read.
+func (t *tailReader) capture() { t.rec, t.recOn, t.recOver = t.rec[:0], true, false }
+
+// captured stops recording and returns what was read since capture, and
+// whether that exceeded maxHeaderBytes.
+func (t *tailReader) captured() ([]byte, bool) {
+	t.recOn = false
+	return t.rec, t.recOver
 }
 
 func (t *tailReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	t.n += int64(n)
 	b := p[:n]
+	if t.recOn {
+		if len(t.rec)+n > maxHeaderBytes {
+			t.recOver = true
+		} else {
+			t.rec = append(t.rec, b...)
+		}
+	}
 	i := len(b)
 	for i > 0 && b[i-1] == 0 {
 		i--

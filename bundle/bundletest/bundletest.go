@@ -8,6 +8,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -187,6 +188,59 @@ func Pack(t testing.TB, entries []*Entry, keepSize bool) []byte {
 	}
 	must(t, tw.Close())
 	return Compress(t, raw.Bytes())
+}
+
+// Raw decompresses a zstd kit to its tar stream.
+func Raw(t testing.TB, kit []byte) []byte {
+	t.Helper()
+	d, err := zstd.NewReader(bytes.NewReader(kit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	raw, err := io.ReadAll(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// Block is a ustar header block in a raw tar stream.
+type Block struct {
+	Off  int    // offset of the header block
+	Name string // the entry's name (prefix joined)
+	Size int    // content size
+}
+
+// Blocks walks a raw tar stream of ustar headers (no pax entries) up to
+// the end-of-archive marker, for tests that edit header bytes.
+func Blocks(raw []byte) []Block {
+	var out []Block
+	for off := 0; off+512 <= len(raw); {
+		h := raw[off : off+512]
+		if bytes.Equal(h, make([]byte, 512)) {
+			break
+		}
+		var size int
+		fmt.Sscanf(string(bytes.Trim(h[124:136], " \x00")), "%o", &size)
+		name := string(bytes.TrimRight(h[0:100], "\x00"))
+		if p := string(bytes.TrimRight(h[345:500], "\x00")); p != "" {
+			name = p + "/" + name
+		}
+		out = append(out, Block{off, name, size})
+		off += 512 + (size+511)&^511
+	}
+	return out
+}
+
+// Checksum recomputes the checksum of the ustar header block h.
+func Checksum(h []byte) {
+	copy(h[148:156], "        ")
+	sum := 0
+	for _, c := range h[:512] {
+		sum += int(c)
+	}
+	copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
 }
 
 // Compress zstd-compresses b.

@@ -2,12 +2,9 @@ package sign
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/offkit/offkit/manifest"
 )
-
-var errEOF = io.EOF
 
 // VerifyEnvelopeSignature checks the i-th signature of e with v. It checks
 // the signature bytes only; whether v is trusted is the caller's decision.

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -169,29 +170,12 @@ func readKeyFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(&limitReader{f, MaxKeyFileSize + 1}); err != nil {
+	b, err := io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
+	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if b.Len() > MaxKeyFileSize {
+	if len(b) > MaxKeyFileSize {
 		return nil, fmt.Errorf("%w: %s: larger than %d bytes", ErrBadKey, path, MaxKeyFileSize)
 	}
-	return b.Bytes(), nil
-}
-
-type limitReader struct {
-	r interface{ Read([]byte) (int, error) }
-	n int64
-}
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errEOF
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
+	return b, nil
 }

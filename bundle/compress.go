@@ -306,10 +306,12 @@ type zstdCloser struct{ *zstd.Decoder }
 
 func (z zstdCloser) Close() error { z.Decoder.Close(); return nil }
 
-// looksLikeTarHeader reports whether block passes GNU tar's header
-// checksum test (tar_checksum in GNU tar's list.c), taking the recorded
-// checksum leniently: with leading spaces or NULs, in octal or base-256.
-// GNU tar reads such a file as an uncompressed archive, whatever follows.
+// looksLikeTarHeader reports whether GNU tar would take block for a tar
+// header, and so read the whole file as an uncompressed archive: the test of
+// tar_checksum in GNU tar's list.c, with the recorded checksum parsed as its
+// from_header does (one leading NUL skipped, then white space, then octal
+// digits; no digits reads as 0). Checksums in other forms a lenient parser
+// might accept (base-256, leading NULs) count too.
 func looksLikeTarHeader(block []byte) bool {
 	var unsigned, signed int64
 	for i, c := range block {
@@ -323,25 +325,51 @@ func looksLikeTarHeader(block []byte) bool {
 		return false
 	}
 	field := block[148:156]
-	var recorded int64
+	var candidates []int64
+	if v, ok := gnuOctal(field); ok {
+		candidates = append(candidates, v)
+	}
+	if v, ok := gnuOctal(bytes.TrimLeft(field, "\x00 \t\n\v\f\r")); ok {
+		candidates = append(candidates, v)
+	}
 	if field[0]&0x80 != 0 { // base-256
-		recorded = int64(field[0] & 0x7f)
+		v := int64(field[0] & 0x7f)
 		for _, c := range field[1:] {
-			recorded = recorded<<8 | int64(c)
+			v = v<<8 | int64(c)
 		}
-	} else {
-		f := bytes.TrimLeft(field, " \x00")
-		digits := 0
-		for _, c := range f {
-			if c < '0' || c > '7' {
-				break
-			}
-			recorded = recorded<<3 | int64(c-'0')
-			digits++
-		}
-		if digits == 0 {
-			return false
+		candidates = append(candidates, v)
+	}
+	for _, v := range candidates {
+		if v == unsigned || v == signed {
+			return true
 		}
 	}
-	return recorded == unsigned || recorded == signed
+	return false
+}
+
+// gnuOctal parses a numeric header field as GNU tar's from_header does for
+// octal-only fields.
+func gnuOctal(f []byte) (int64, bool) {
+	isSpace := func(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
+	i := 0
+	if len(f) > 0 && f[0] == 0 {
+		i++
+	}
+	for ; ; i++ {
+		if i == len(f) {
+			return 0, false
+		}
+		if !isSpace(f[i]) {
+			break
+		}
+	}
+	var v int64
+	for i < len(f) && f[i] >= '0' && f[i] <= '7' {
+		v = v<<3 | int64(f[i]-'0')
+		i++
+	}
+	if i != len(f) && f[i] != 0 && !isSpace(f[i]) {
+		return 0, false
+	}
+	return v, true
 }

@@ -182,6 +182,10 @@ func (rd *Reader) next() (*tar.Header, error) {
 	return h, nil
 }
 
+// maxSBOMs bounds the SBOM entries of a head: the kit's own and one per
+// component (at most 1024, schemas/manifest.schema.json).
+const maxSBOMs = 1 + 1024
+
 // maxHeaderBytes bounds the bytes between two entries' contents: padding,
 // a pax header with its records, and the ustar header.
 const maxHeaderBytes = 16 << 10
@@ -317,6 +321,9 @@ func (rd *Reader) readHead() (*Head, error) {
 			return nil, err
 		}
 		if err == nil && h.Name == pre+manifest.SumsSigNameFor(len(head.SumsSigs)) {
+			if len(head.SumsSigs) == manifest.MaxSignatures {
+				return nil, &EntryError{Name: h.Name, Err: corrupt("more than %d signature files", manifest.MaxSignatures)}
+			}
 			b, err := rd.readFile(h, MaxSumsSigSize, &total)
 			if err != nil {
 				return nil, err
@@ -348,6 +355,9 @@ func (rd *Reader) readHead() (*Head, error) {
 		}
 		if rel <= prev {
 			return nil, &EntryError{Name: h.Name, Err: corrupt("SBOM entries must be sorted, without duplicates")}
+		}
+		if len(head.SBOMs) > maxSBOMs {
+			return nil, &EntryError{Name: h.Name, Err: corrupt("more than %d SBOMs", maxSBOMs)}
 		}
 		prev = rel
 		if head.SBOMs[rel], err = rd.readFile(h, manifest.MaxSBOMSize, &total); err != nil {

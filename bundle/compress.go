@@ -272,7 +272,8 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		return nil, "", err
 	}
 	compressed := bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}) || bytes.HasPrefix(magic, []byte{0x1f, 0x8b})
-	if compressed && len(magic) >= 512 && looksLikeTarHeader(magic[:512]) {
+	if compressed && (len(magic) >= 262 && string(magic[257:262]) == "ustar" ||
+		len(magic) >= 512 && looksLikeTarHeader(magic[:512])) {
 		// GNU tar takes a file whose first block is a valid tar header for
 		// an uncompressed archive: it would extract something else than
 		// what is verified here.
@@ -292,10 +293,11 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
 		}
-		if len(d.Header.Extra) > 0 || d.Header.Name != "" || d.Header.Comment != "" {
-			return nil, "", corrupt("gzip header has extra, name or comment fields, which kits do not use")
+		if err := checkGzipHeader(&d.Header); err != nil {
+			return nil, "", err
 		}
-		return d, Gzip, nil
+		d.Multistream(false)
+		return &gzipMembers{br: br, z: d}, Gzip, nil
 	case len(magic) >= 263 && string(magic[257:262]) == "ustar":
 		return io.NopCloser(br), None, nil
 	}
@@ -373,3 +375,47 @@ func gnuOctal(f []byte) (int64, bool) {
 	}
 	return v, true
 }
+
+// checkGzipHeader refuses the optional gzip header fields kits never use:
+// they are where a tar header can be hidden from zstd/gzip-aware readers.
+func checkGzipHeader(h *gzip.Header) error {
+	if len(h.Extra) > 0 || h.Name != "" || h.Comment != "" {
+		return corrupt("gzip member has extra, name or comment fields, which kits do not use")
+	}
+	return nil
+}
+
+// gzipMembers reads a multi-member gzip stream one member at a time, so
+// that every member's header is checked, not only the first.
+type gzipMembers struct {
+	br   *bufio.Reader
+	z    *gzip.Reader
+	done bool
+}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	for !g.done {
+		n, err := g.z.Read(p)
+		if !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		// The end of a member: another, or the end of the stream.
+		switch err := g.z.Reset(g.br); {
+		case errors.Is(err, io.EOF):
+			g.done = true
+		case err != nil:
+			return n, fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
+		default:
+			g.z.Multistream(false)
+			if err := checkGzipHeader(&g.z.Header); err != nil {
+				return n, err
+			}
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+	return 0, io.EOF
+}
+
+func (g *gzipMembers) Close() error { return g.z.Close() }

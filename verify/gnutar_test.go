@@ -94,6 +94,52 @@ func TestRefusesWhatGNUTarReadsDifferently(t *testing.T) {
 			return append(blk, kit...)
 		}()},
 	}
+	// Second review: the polyglot one frame in, past an empty first zstd
+	// frame or gzip member, with checksum fields as only GNU tar reads them.
+	gz := func() []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write(raw)
+		zw.Close()
+		return b.Bytes()
+	}()
+	for _, c := range []struct {
+		name  string
+		first []byte // the file's first bytes, before the hidden tar's header fields
+		kit   []byte
+		field func(sum int) string
+	}{
+		{"zstd, empty frame then skippable, tab checksum", zstdSkippablePrefix(), kit, func(sum int) string { return fmt.Sprintf("\t%06o\x00", sum) }},
+		{"zstd, empty frame then skippable, form-feed checksum", zstdSkippablePrefix(), kit, func(sum int) string { return fmt.Sprintf("\f%06o\x00", sum) }},
+		{"gzip, empty member then FEXTRA, tab checksum", gzipExtraPrefix(gz), gz[10:], func(sum int) string { return fmt.Sprintf("\t%06o\x00", sum) }},
+	} {
+		blk := make([]byte, 10240)
+		copy(blk, c.first)
+		copy(blk[257:], "ustar\x0000")
+		copy(blk[148:156], "        ")
+		sum := 0
+		for _, b := range blk[:512] {
+			sum += int(b)
+		}
+		copy(blk[148:156], c.field(sum))
+		cases = append(cases, struct {
+			name, match string
+			kit         []byte
+		}{c.name, "also read as a tar header", append(blk, c.kit...)})
+	}
+	cases = append(cases, struct {
+		name, match string
+		kit         []byte
+	}{"gzip, a later member with FEXTRA", "extra, name or comment", func() []byte {
+		var b bytes.Buffer
+		b.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0}) // an empty member
+		m := append([]byte{}, gz...)
+		m[3] |= 0x04 // FEXTRA: one subfield "ab" of 2 bytes
+		b.Write(m[:10])
+		b.Write([]byte{6, 0, 'a', 'b', 2, 0, 'z', 'z'})
+		b.Write(m[10:])
+		return b.Bytes()
+	}()})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rep, err := run(t, c.kit, k)
@@ -114,4 +160,25 @@ func TestRefusesWhatGNUTarReadsDifferently(t *testing.T) {
 		t.Fatalf("unedited kit: %v", err)
 	}
 	_ = bundle.Zstd
+}
+
+// zstdSkippablePrefix is an empty zstd frame followed by the header of a
+// skippable frame that runs to the end of a 10240-byte block.
+func zstdSkippablePrefix() []byte {
+	p := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0x01, 0x00, 0x00} // single segment, size 0, one empty raw block
+	p = append(p, 0x50, 0x2a, 0x4d, 0x18)
+	n := uint32(10240 - 17)
+	return append(p, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
+}
+
+// gzipExtraPrefix is an empty gzip member followed by the header of a
+// member (gz's own) with an FEXTRA field that runs to the end of a
+// 10240-byte block; gz's deflate data follows the block.
+func gzipExtraPrefix(gz []byte) []byte {
+	p := []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0}
+	h := append([]byte{}, gz[:10]...)
+	h[3] |= 0x04
+	p = append(p, h...)
+	n := 10240 - len(p) - 2
+	return append(p, byte(n), byte(n>>8))
 }

@@ -263,6 +263,12 @@ const (
 // plain tar stream.
 var ErrUnknownFormat = fmt.Errorf("%w: not an offkit kit: unknown compression (want zstd, gzip or tar)", ErrCorrupt)
 
+// Magic numbers of the compressed formats a kit may use.
+var (
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	gzipMagic = []byte{0x1f, 0x8b}
+)
+
 // decompress detects r's compression from its first bytes and returns a
 // reader of the tar stream. Decoding errors are the caller's to classify.
 func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
@@ -271,7 +277,8 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, "", err
 	}
-	compressed := bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}) || bytes.HasPrefix(magic, []byte{0x1f, 0x8b})
+	isZstd, isGzip := bytes.HasPrefix(magic, zstdMagic), bytes.HasPrefix(magic, gzipMagic)
+	compressed := isZstd || isGzip
 	if compressed && (len(magic) >= 262 && string(magic[257:262]) == "ustar" ||
 		len(magic) >= 512 && looksLikeTarHeader(magic[:512])) {
 		// GNU tar takes a file whose first block is a valid tar header for
@@ -280,7 +287,7 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 		return nil, "", corrupt("the kit's first 512 bytes also read as a tar header: GNU tar would not see the compressed kit")
 	}
 	switch {
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+	case isZstd:
 		d, err := zstd.NewReader(br,
 			zstd.WithDecoderConcurrency(2),
 			zstd.WithDecoderMaxWindow(MaxWindow))
@@ -288,7 +295,7 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 			return nil, "", err
 		}
 		return zstdCloser{d}, Zstd, nil
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+	case isGzip:
 		d, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, "", fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)

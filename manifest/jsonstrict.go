@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 )
 
 // MaxJSONDepth bounds the nesting of any JSON document offkit parses.
@@ -126,5 +125,3 @@ func marshalCanonical(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotently install the tools the tests, the benchmark and the demo need:
 #   - cosign (pinned) into ./.cache/bin via `go install` (used by interop tests/bench)
-#   - zstd and /usr/bin/time via apt-get, only when missing
+#   - zstd, /usr/bin/time and /usr/bin/docker-registry (the CNCF distribution
+#     registry, for the images tests) via apt-get, only when missing
 # Quiet when there is nothing to do; reports what it installs on stderr.
 set -euo pipefail
 
@@ -42,6 +43,7 @@ fi
 apt_pkgs=()
 command -v zstd >/dev/null 2>&1 || apt_pkgs+=(zstd)
 [[ -x /usr/bin/time ]] || apt_pkgs+=(time)
+[[ -x /usr/bin/docker-registry ]] || apt_pkgs+=(docker-registry)
 
 if ((${#apt_pkgs[@]})); then
 	if ! command -v apt-get >/dev/null 2>&1; then

@@ -65,30 +65,9 @@ func ParseSpec(data []byte, file string) (*Spec, error) {
 	if len(data) > MaxSpecSize {
 		return nil, &FieldError{File: file, Err: malformed("larger than %d bytes", MaxSpecSize)}
 	}
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		return nil, &FieldError{File: file, Err: malformed("%v", err)}
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, &FieldError{File: file, Line: extra.Line, Err: malformed("more than one YAML document")}
-	}
-	lines := map[string]int{}
-	inst, err := yamlToJSON(&root, "", lines)
-	if err != nil {
-		return nil, &FieldError{File: file, Err: err}
-	}
-	sch, err := schemas.Get(schemas.KitSpec)
+	root, lines, err := DecodeYAML(data, file, schemas.KitSpec)
 	if err != nil {
 		return nil, err
-	}
-	if err := sch.Validate(inst); err != nil {
-		var ve *jsonschema.ValidationError
-		if errors.As(err, &ve) {
-			return nil, schemaError(file, ve, lines)
-		}
-		return nil, &FieldError{File: file, Err: malformed("%v", err)}
 	}
 	var s Spec
 	if err := root.Decode(&specYAML{&s}); err != nil {
@@ -98,6 +77,41 @@ func ParseSpec(data []byte, file string) (*Spec, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// DecodeYAML parses a single YAML document, converts it as encoding/json
+// would see it, and validates it against the named embedded schema. It
+// returns the parsed node and the line of every field, keyed by its path
+// ("components[0].path"). Errors are *FieldError values naming file, field
+// and line. Aliases, merge keys, duplicate keys and more than one document
+// are refused.
+func DecodeYAML(data []byte, file, schema string) (*yaml.Node, map[string]int, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		return nil, nil, &FieldError{File: file, Err: malformed("%v", err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, nil, &FieldError{File: file, Line: extra.Line, Err: malformed("more than one YAML document")}
+	}
+	lines := map[string]int{}
+	inst, err := yamlToJSON(&root, "", lines)
+	if err != nil {
+		return nil, nil, &FieldError{File: file, Err: err}
+	}
+	sch, err := schemas.Get(schema)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := sch.Validate(inst); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			return nil, nil, schemaError(file, ve, lines)
+		}
+		return nil, nil, &FieldError{File: file, Err: malformed("%v", err)}
+	}
+	return &root, lines, nil
 }
 
 // specYAML decodes with the json tag names.

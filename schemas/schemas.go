@@ -13,6 +13,7 @@ import (
 const (
 	KitSpec  = "kit.schema.json"
 	Manifest = "manifest.schema.json"
+	Policy   = "policy.schema.json"
 )
 
 //go:embed *.schema.json
@@ -26,7 +27,7 @@ var (
 	compiled = map[string]*jsonschema.Schema{}
 )
 
-// Get returns the compiled schema with the given name (KitSpec or Manifest).
+// Get returns the compiled schema with the given name (KitSpec, Manifest or Policy).
 func Get(name string) (*jsonschema.Schema, error) {
 	mu.Lock()
 	defer mu.Unlock()

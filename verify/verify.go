@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/manifest"
+	"github.com/offkit/offkit/policy"
 	"github.com/offkit/offkit/sign"
 )
 
@@ -17,8 +21,10 @@ var (
 	// ErrNotIntact: the kit is corrupt, malformed, truncated or tampered
 	// with, or a signature by a given key does not verify.
 	ErrNotIntact = fmt.Errorf("%w: the kit is not intact", ErrVerification)
-	// ErrUntrusted: the kit is intact, but not signed by a trusted key.
-	ErrUntrusted = fmt.Errorf("%w: the kit is not signed by a trusted key", ErrVerification)
+	// ErrUntrusted: the kit is intact as far as it was read, but not
+	// acceptable: too few trusted signers, a pin, the policy or the
+	// rollback state refuses it.
+	ErrUntrusted = fmt.Errorf("%w: the kit is not trusted", ErrVerification)
 )
 
 // ReportVersion identifies the JSON form of Report.
@@ -26,12 +32,16 @@ const ReportVersion = "offkit.dev/verify-report/v1"
 
 // Report is the outcome of a verification, for people and machines alike.
 type Report struct {
-	SchemaVersion string   `json:"schemaVersion"`
-	Kit           *KitInfo `json:"kit,omitempty"`
-	Verified      bool     `json:"verified"`
-	Checks        []Check  `json:"checks"`
-	Signers       []Signer `json:"signers"`
-	Error         string   `json:"error,omitempty"`
+	SchemaVersion string        `json:"schemaVersion"`
+	Kit           *KitInfo      `json:"kit,omitempty"`
+	Verified      bool          `json:"verified"`
+	Checks        []Check       `json:"checks"`
+	Signers       []Signer      `json:"signers"`
+	Trust         TrustInfo     `json:"trust"`
+	Policy        *PolicyReport `json:"policy,omitempty"`
+	State         *StateReport  `json:"state,omitempty"`
+	Output        string        `json:"output,omitempty"` // unpack: the directory the kit now is in
+	Error         string        `json:"error,omitempty"`
 }
 
 // KitInfo identifies the kit verified.
@@ -42,13 +52,15 @@ type KitInfo struct {
 	Compression string `json:"compression"`
 	Files       int    `json:"files"`
 	Bytes       int64  `json:"bytes"`
+	Statement   string `json:"statement"` // digest of the signed statement: the kit's identity across co-signing
 }
 
 // Check is one step of the verification algorithm (docs/FORMAT.md).
 type Check struct {
-	Name   string `json:"name"`
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail"`
+	Name    string `json:"name"`
+	OK      bool   `json:"ok"`
+	Skipped bool   `json:"skipped,omitempty"` // not run, because an earlier check failed
+	Detail  string `json:"detail"`
 }
 
 // Signer is one signature found in the kit.
@@ -61,14 +73,106 @@ type Signer struct {
 	Problem       string `json:"problem,omitempty"`
 }
 
+// TrustInfo is what the trust decision was made on.
+type TrustInfo struct {
+	Keys           []string `json:"keys"`           // key IDs of the trusted keys given
+	Threshold      int      `json:"threshold"`      // distinct trusted signers required
+	TrustedSigners []string `json:"trustedSigners"` // key IDs of the distinct trusted keys that signed
+	Name           string   `json:"name,omitempty"` // --name pin
+	Version        string   `json:"version,omitempty"`
+}
+
+// PolicyReport is the policy applied and each of its gates.
+type PolicyReport struct {
+	File        string        `json:"file"`
+	Digest      string        `json:"digest"`
+	Description string        `json:"description,omitempty"`
+	Passed      bool          `json:"passed"`
+	Gates       []policy.Gate `json:"gates"`
+}
+
+// Extractor receives a kit's content as it is verified: offkit unpack's
+// staging directory. Nothing reaches it before the kit's head is checked
+// and trusted.
+type Extractor interface {
+	// Start is called once the head is intact and trusted, before the
+	// first payload byte is read. It receives the head's files.
+	Start(h *bundle.Head) error
+	// Entry receives each payload entry in archive order. For a file it
+	// must read e to its end: the final read fails if the content does not
+	// match its digest, and the error must be returned.
+	Entry(e *bundle.Entry) error
+	// Commit makes the extraction visible. It is called only when every
+	// check has held.
+	Commit() error
+	// Abort discards everything written. It is called on any failure after
+	// Start, including cancellation.
+	Abort()
+}
+
 // Option configures Verify.
 type Option func(*config) error
 
-type config struct{ keys []*sign.Verifier }
+type config struct {
+	keys           []*sign.Verifier
+	threshold      int
+	name, version  string
+	policy         *policy.Policy
+	state          *State
+	allowDowngrade bool
+	now            func() time.Time
+	extract        Extractor
+}
 
 // WithKeys trusts the given public keys.
 func WithKeys(keys ...*sign.Verifier) Option {
 	return func(c *config) error { c.keys = append(c.keys, keys...); return nil }
+}
+
+// WithThreshold requires at least n distinct trusted keys to have signed
+// (default 1). Several signatures by one key count once.
+func WithThreshold(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > manifest.MaxSignatures {
+			return fmt.Errorf("threshold %d: must be between 1 and %d", n, manifest.MaxSignatures)
+		}
+		c.threshold = n
+		return nil
+	}
+}
+
+// WithName requires the kit to have this name.
+func WithName(name string) Option {
+	return func(c *config) error { c.name = name; return nil }
+}
+
+// WithVersion requires the kit to have exactly this version.
+func WithVersion(version string) Option {
+	return func(c *config) error { c.version = version; return nil }
+}
+
+// WithPolicy applies a trust policy: its keys are trusted too, and each of
+// its gates must pass.
+func WithPolicy(p *policy.Policy) Option {
+	return func(c *config) error { c.policy = p; return nil }
+}
+
+// WithState protects against rollback: the kit's version must be at least
+// the highest version of its name the state records, and on success the
+// state records it. allowDowngrade accepts older versions (and a different
+// kit under a recorded version) and leaves the record alone.
+func WithState(s *State, allowDowngrade bool) Option {
+	return func(c *config) error { c.state, c.allowDowngrade = s, allowDowngrade; return nil }
+}
+
+// WithNow sets the clock a policy's maximum age is measured by.
+func WithNow(now func() time.Time) Option {
+	return func(c *config) error { c.now = now; return nil }
+}
+
+// WithExtractor hands the kit's content to x as it is verified.
+func WithExtractor(x Extractor) Option {
+	return func(c *config) error { c.extract = x; return nil }
 }
 
 func (r *Report) check(name string, err error, ok string) {
@@ -79,10 +183,19 @@ func (r *Report) check(name string, err error, ok string) {
 	r.Checks = append(r.Checks, c)
 }
 
-// Verify reads the kit in r once and reports whether it is intact and signed
-// by at least one of the trusted keys. The error is nil only when every
-// check holds; otherwise it wraps ErrNotIntact, ErrUntrusted, or is an I/O
-// error from r. The report is returned in every case.
+func (r *Report) skip(name, why string) {
+	r.Checks = append(r.Checks, Check{Name: name, Skipped: true, Detail: why})
+}
+
+// Verify reads the kit in r once and reports whether it is intact and
+// acceptable: signed by enough trusted keys, matching the pins, passing the
+// policy and the rollback state. The trust decision is made on the head,
+// before any payload byte is read, so an untrusted kit is refused without
+// reading (or extracting) its payload.
+//
+// The error is nil only when every check holds; otherwise it wraps
+// ErrNotIntact or ErrUntrusted, or is an operational error (I/O,
+// cancellation, the state directory). The report is returned in every case.
 func Verify(ctx context.Context, r io.Reader, opts ...Option) (*Report, error) {
 	rep := &Report{SchemaVersion: ReportVersion, Checks: []Check{}, Signers: []Signer{}}
 	err := run(ctx, r, rep, opts)
@@ -94,15 +207,28 @@ func Verify(ctx context.Context, r io.Reader, opts ...Option) (*Report, error) {
 }
 
 func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
-	var cfg config
+	cfg := config{threshold: 1, now: time.Now}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return err
 		}
 	}
-	if len(cfg.keys) == 0 {
+	keys := cfg.keys
+	if cfg.policy != nil {
+		keys = append(slices.Clone(keys), cfg.policy.Keys...)
+	}
+	keys = dedupKeys(keys)
+	if len(keys) == 0 {
 		return errors.New("verify: no trusted keys given")
 	}
+	if cfg.threshold > len(keys) {
+		return fmt.Errorf("verify: threshold %d is more than the %d trusted key(s) given", cfg.threshold, len(keys))
+	}
+	rep.Trust = TrustInfo{Threshold: cfg.threshold, TrustedSigners: []string{}, Name: cfg.name, Version: cfg.version}
+	for _, k := range keys {
+		rep.Trust.Keys = append(rep.Trust.Keys, k.KeyID())
+	}
+
 	rd, err := bundle.Open(r)
 	rep.check("metadata", notIntact(err), "manifest, SHA256SUMS, statement subjects and SBOMs are well-formed and agree")
 	if err != nil {
@@ -111,55 +237,165 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 	defer rd.Close()
 	h := rd.Head
 	m := h.Manifest
-	rep.Kit = &KitInfo{Name: m.Name, Version: m.Version, Created: m.Created, Compression: string(h.Compression), Files: m.FileCount, Bytes: m.TotalSize}
+	stmt := manifest.SHA256(h.Payload).String()
+	rep.Kit = &KitInfo{Name: m.Name, Version: m.Version, Created: m.Created, Compression: string(h.Compression), Files: m.FileCount, Bytes: m.TotalSize, Statement: stmt}
 
-	trusted, sigErr := checkSignatures(h, cfg.keys, rep)
-	rep.check("signatures", sigErr, fmt.Sprintf("%d signature(s), %d by trusted keys; DSSE and SHA256SUMS signatures agree", len(h.Envelope.Signatures), trusted))
+	signers, err := checkSignatures(h, keys, rep)
+	rep.check("signatures", err, fmt.Sprintf("%d signature(s), %d by trusted keys; DSSE and SHA256SUMS signatures agree", len(h.Envelope.Signatures), len(signers)))
+	if err != nil {
+		rep.skip("payload", "not read: a signature is broken")
+		return err
+	}
+	rep.Trust.TrustedSigners = signers
+	if err := trust(&cfg, h, signers, stmt, rep); err != nil {
+		rep.skip("payload", "not read: the kit is not trusted")
+		return err
+	}
 
+	if cfg.extract != nil {
+		if err := cfg.extract.Start(h); err != nil {
+			rep.skip("payload", "not read: "+err.Error())
+			return err
+		}
+	}
+	n, err := payload(ctx, rd, cfg.extract)
+	rep.check("payload", notIntact(err), fmt.Sprintf("%d file(s), every digest matches SHA256SUMS; nothing missing, nothing extra", n))
+	if err == nil && cfg.extract != nil {
+		err = cfg.extract.Commit()
+		rep.check("extract", err, "every file written, then moved into place")
+	}
+	if err != nil {
+		if cfg.extract != nil {
+			cfg.extract.Abort()
+		}
+		return notIntact(err)
+	}
+	if cfg.state != nil {
+		err := cfg.state.Record(m.Name, m.Version, stmt, cfg.allowDowngrade, cfg.now())
+		rep.check("state", err, "accepted version recorded in "+cfg.state.Dir())
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// payload streams the payload through the reader's checks, into x if given.
+func payload(ctx context.Context, rd *bundle.Reader, x Extractor) (int, error) {
 	var n int
-	var payloadErr error
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return n, err
 		}
 		e, err := rd.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return n, nil
 		}
 		if err == nil {
-			_, err = io.Copy(io.Discard, e)
+			if x != nil {
+				err = x.Entry(e)
+			} else {
+				_, err = io.Copy(io.Discard, e)
+			}
 		}
 		if err != nil {
-			payloadErr = err
-			break
+			return n, err
 		}
 		if !e.Dir {
 			n++
 		}
 	}
-	rep.check("payload", notIntact(payloadErr), fmt.Sprintf("%d file(s), every digest matches SHA256SUMS; nothing missing, nothing extra", n))
-	switch {
-	case payloadErr != nil:
-		return notIntact(payloadErr)
-	case sigErr != nil:
-		return sigErr
+}
+
+// trust applies the threshold, the pins, the policy and the rollback
+// state to an intact head whose signatures have been checked.
+func trust(cfg *config, h *bundle.Head, signers []string, stmt string, rep *Report) error {
+	m := h.Manifest
+	var first error
+	fail := func(name string, err error, ok string) {
+		rep.check(name, err, ok)
+		if err != nil && first == nil {
+			first = fmt.Errorf("%w: %s", ErrUntrusted, err)
+		}
 	}
-	return nil
+	var err error
+	switch {
+	case len(h.Envelope.Signatures) == 0:
+		err = errors.New("the kit is unsigned (sign it with offkit sign)")
+	case len(signers) == 0:
+		err = fmt.Errorf("none of the %d signature(s) verifies with the %d trusted key(s)", len(h.Envelope.Signatures), len(rep.Trust.Keys))
+	case len(signers) < cfg.threshold:
+		err = fmt.Errorf("signed by %d distinct trusted key(s), %d required", len(signers), cfg.threshold)
+	}
+	fail("threshold", err, fmt.Sprintf("signed by %d distinct trusted key(s), %d required", len(signers), cfg.threshold))
+
+	if cfg.name != "" || cfg.version != "" {
+		var bad []string
+		if cfg.name != "" && m.Name != cfg.name {
+			bad = append(bad, fmt.Sprintf("name is %q, --name requires %q", m.Name, cfg.name))
+		}
+		if cfg.version != "" && m.Version != cfg.version {
+			bad = append(bad, fmt.Sprintf("version is %q, --version requires %q", m.Version, cfg.version))
+		}
+		err = nil
+		if bad != nil {
+			err = errors.New("pinned identity: " + strings.Join(bad, "; "))
+		}
+		fail("pins", err, fmt.Sprintf("kit is %s %s as pinned", m.Name, m.Version))
+	}
+
+	if p := cfg.policy; p != nil {
+		gates, err := p.Evaluate(policy.Input{Manifest: m, Signers: signers, Now: cfg.now()})
+		rep.Policy = &PolicyReport{File: p.File, Digest: p.Digest.String(), Description: p.Description, Passed: err == nil, Gates: gates}
+		passed := 0
+		for _, g := range gates {
+			if g.OK {
+				passed++
+			}
+		}
+		fail("policy", err, fmt.Sprintf("all %d gate(s) of %s pass", passed, p.File))
+	}
+
+	if s := cfg.state; s != nil {
+		prev, err := s.Check(m.Name, m.Version, stmt, cfg.allowDowngrade)
+		rep.State = &StateReport{Dir: s.Dir(), Previous: prev, AllowDowngrade: cfg.allowDowngrade}
+		var rb *RollbackError
+		if errors.As(err, &rb) {
+			fail("rollback", err, "")
+		} else if err != nil {
+			rep.check("rollback", err, "")
+			if first == nil {
+				first = err // the state directory is unreadable: operational
+			}
+		} else {
+			fail("rollback", nil, rollbackOK(prev, m.Version, cfg.allowDowngrade))
+		}
+	}
+	return first
+}
+
+func rollbackOK(prev *Record, version string, allow bool) string {
+	switch {
+	case prev == nil:
+		return "no version of this kit accepted before"
+	case allow && manifest.CompareVersions(version, prev.Version) < 0:
+		return fmt.Sprintf("downgrade from %s allowed by --allow-downgrade", prev.Version)
+	}
+	return fmt.Sprintf("not older than %s, the highest version accepted", prev.Version)
 }
 
 // checkSignatures verifies each DSSE signature, and the SHA256SUMS
-// signature beside it, against the trusted keys. It returns how many
-// distinct trusted keys signed.
-func checkSignatures(h *bundle.Head, keys []*sign.Verifier, rep *Report) (int, error) {
+// signature beside it, against the trusted keys. It returns the key IDs of
+// the distinct trusted keys that signed, and ErrNotIntact if a signature
+// names a trusted key but does not verify, or its SHA256SUMS signature
+// does not.
+func checkSignatures(h *bundle.Head, keys []*sign.Verifier, rep *Report) ([]string, error) {
 	env := h.Envelope
-	if len(env.Signatures) == 0 {
-		return 0, fmt.Errorf("%w: the kit is unsigned (sign it with offkit sign)", ErrUntrusted)
-	}
 	byID := map[string]*sign.Verifier{}
 	for _, k := range keys {
 		byID[k.KeyID()] = k
 	}
-	signedBy := map[string]bool{}
+	var signedBy []string
 	var broken error
 	for i, s := range env.Signatures {
 		sg := Signer{Index: i + 1, KeyID: s.KeyID, SumsSignature: manifest.SumsSigNameFor(i)}
@@ -184,7 +420,9 @@ func checkSignatures(h *bundle.Head, keys []*sign.Verifier, rep *Report) (int, e
 				broken = fmt.Errorf("%w: signature %d: %s", ErrNotIntact, i+1, sg.Problem)
 			} else {
 				sg.Trusted, sg.Key, sg.KeyID = true, match.Source, match.KeyID()
-				signedBy[match.KeyID()] = true
+				if !slices.Contains(signedBy, match.KeyID()) {
+					signedBy = append(signedBy, match.KeyID())
+				}
 			}
 		case byID[s.KeyID] != nil:
 			sg.Problem = fmt.Sprintf("claims trusted key %s (%s) but does not verify with it", s.KeyID, byID[s.KeyID].Source)
@@ -195,12 +433,25 @@ func checkSignatures(h *bundle.Head, keys []*sign.Verifier, rep *Report) (int, e
 		rep.Signers = append(rep.Signers, sg)
 	}
 	if broken != nil {
-		return len(signedBy), broken
+		return signedBy, broken
 	}
-	if len(signedBy) == 0 {
-		return 0, fmt.Errorf("%w: none of the %d signature(s) verifies with the %d key(s) given", ErrUntrusted, len(env.Signatures), len(keys))
+	if signedBy == nil {
+		signedBy = []string{}
 	}
-	return len(signedBy), nil
+	return signedBy, nil
+}
+
+// dedupKeys drops keys given twice (by --key and the policy, say).
+func dedupKeys(keys []*sign.Verifier) []*sign.Verifier {
+	var out []*sign.Verifier
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if !seen[k.KeyID()] {
+			seen[k.KeyID()] = true
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // notIntact classifies a reading error: corruption becomes ErrNotIntact,

@@ -25,7 +25,7 @@ const (
 	exitError     = 1 // operational: a file not found, I/O, a key that will not load
 	exitUsage     = 2 // bad flags or arguments
 	exitNotIntact = 3 // the kit (or spec) is malformed, corrupt or tampered with
-	exitUntrusted = 4 // the kit is intact but not signed by a trusted key
+	exitUntrusted = 4 // the kit is intact but not acceptable under the trust policy
 )
 
 const exitStatusHelp = `
@@ -36,7 +36,9 @@ EXIT STATUS
   3  not intact or not well-formed: a corrupt, truncated, tampered or malformed
      kit (digest mismatch, missing/extra entry, unsafe path, broken signature),
      or a kit.yaml or source that breaks the rules
-  4  intact but not trusted: no signature from a trusted key
+  4  intact but not trusted: fewer than --threshold distinct trusted signers
+     (or none), a --name/--version pin, a policy gate or rollback protection
+     refuses it
 `
 
 type usageError struct{ error }
@@ -48,6 +50,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.As(err, new(configError)):
+		return exitError
 	case errors.Is(err, verify.ErrUntrusted):
 		return exitUntrusted
 	case errors.Is(err, verify.ErrNotIntact), errors.Is(err, manifest.ErrMalformed), errors.Is(err, bundle.ErrUnknownFormat):
@@ -75,7 +79,7 @@ without unpacking. See docs/FORMAT.md for the kit format.`,
 		}
 		return cmd.Help()
 	}
-	root.AddCommand(newKeygenCmd(), newBuildCmd(), newSignCmd(), newVerifyCmd(), newInspectCmd(), newVersionCmd())
+	root.AddCommand(newKeygenCmd(), newBuildCmd(), newSignCmd(), newVerifyCmd(), newUnpackCmd(), newInspectCmd(), newVersionCmd())
 	// Subcommands inherit the root's template, EXIT STATUS included.
 	root.SetHelpTemplate(root.HelpTemplate() + exitStatusHelp)
 	return root
@@ -110,7 +114,7 @@ func hints(err error) []string {
 	case errors.As(err, &ue):
 		return []string{"run 'offkit help' or 'offkit COMMAND --help'"}
 	case errors.Is(err, verify.ErrUntrusted):
-		return []string{"pass the public key of a signer with --key, or have the kit signed with 'offkit sign'"}
+		return []string{"the kit is not acceptable here: see the FAIL lines above; do not use it unless your release process says otherwise"}
 	case errors.Is(err, verify.ErrNotIntact):
 		return []string{"this kit is not what its signers built: do not use it; fetch it again from the release bucket"}
 	}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/offkit/offkit/policy"
+	"github.com/offkit/offkit/sign"
+	"github.com/offkit/offkit/verify"
+)
+
+// trustFlags are the flags verify and unpack share: what the site trusts.
+type trustFlags struct {
+	keys           []string
+	threshold      int
+	name, version  string
+	policy         string
+	stateDir       string
+	allowDowngrade bool
+}
+
+const trustHelp = `
+Trust (exit 4 when not met; decided on the kit's head, before its payload):
+  --key PUB            a trusted public key (repeatable); at least one --key
+                       or a --policy with trust.keys is required
+  --threshold N        at least N distinct trusted keys signed (default 1);
+                       several signatures by one key count once
+  --name, --version    pin the kit's identity: a validly signed kit of
+                       another name or version is refused
+  --policy FILE        a trust policy (docs/POLICY.md): trusted keys and
+                       threshold, pins, minimum version, maximum age,
+                       required components, SBOMs and labels
+  --state-dir DIR      rollback protection: DIR (which must exist) records the
+                       highest version accepted per kit name; an older kit,
+                       or a different kit under the recorded version, is
+                       refused unless --allow-downgrade
+`
+
+func (t *trustFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&t.keys, "key", nil, "trusted public `PUB` key (repeatable)")
+	f.IntVar(&t.threshold, "threshold", 1, "require `N` distinct trusted signers")
+	f.StringVar(&t.name, "name", "", "require the kit's name to be `NAME`")
+	f.StringVar(&t.version, "version", "", "require the kit's version to be `VERSION`")
+	f.StringVar(&t.policy, "policy", "", "apply the trust policy in `FILE`")
+	f.StringVar(&t.stateDir, "state-dir", "", "record accepted versions in `DIR`; refuse rollbacks")
+	f.BoolVar(&t.allowDowngrade, "allow-downgrade", false, "with --state-dir: accept an older version")
+}
+
+// configError is a problem with the site's own configuration (a policy
+// that does not parse, a state directory missing): exit 1, never 3.
+type configError struct{ error }
+
+func (e configError) Unwrap() error { return e.error }
+
+// options loads keys, policy and state into verify options.
+func (t *trustFlags) options() ([]verify.Option, error) {
+	var opts []verify.Option
+	nkeys := 0
+	for _, k := range t.keys {
+		v, err := sign.LoadPublicKey(k)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, verify.WithKeys(v))
+		nkeys++
+	}
+	if t.policy != "" {
+		p, err := policy.Load(t.policy)
+		if err != nil {
+			return nil, configError{fmt.Errorf("policy: %w", err)}
+		}
+		opts = append(opts, verify.WithPolicy(p))
+		nkeys += len(p.Keys)
+	}
+	if nkeys == 0 {
+		return nil, usageError{fmt.Errorf("no trusted keys: give --key PUB, or a --policy with trust.keys")}
+	}
+	if t.threshold < 1 || t.threshold > nkeys {
+		return nil, usageError{fmt.Errorf("--threshold %d: must be between 1 and the number of trusted keys (%d)", t.threshold, nkeys)}
+	}
+	opts = append(opts, verify.WithThreshold(t.threshold), verify.WithName(t.name), verify.WithVersion(t.version))
+	if t.allowDowngrade && t.stateDir == "" {
+		return nil, usageError{fmt.Errorf("--allow-downgrade needs --state-dir")}
+	}
+	if t.stateDir != "" {
+		s, err := verify.OpenState(t.stateDir)
+		if err != nil {
+			return nil, configError{err}
+		}
+		opts = append(opts, verify.WithState(s, t.allowDowngrade))
+	}
+	return opts, nil
+}
+
+func renderReport(w io.Writer, kit string, r *verify.Report, unpacking bool) {
+	if r.Kit != nil {
+		fmt.Fprintf(w, "Kit %s: %s %s, created %s, %d file(s), %s, %s\n", kit, r.Kit.Name, r.Kit.Version, r.Kit.Created, r.Kit.Files, human(r.Kit.Bytes), r.Kit.Compression)
+	}
+	for _, c := range r.Checks {
+		mark := "ok  "
+		switch {
+		case c.Skipped:
+			mark = "skip"
+		case !c.OK:
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s %-10s %s\n", mark, c.Name, c.Detail)
+		if c.Name == "policy" && r.Policy != nil {
+			for _, g := range r.Policy.Gates {
+				gm := "pass"
+				if !g.OK {
+					gm = "FAIL"
+				}
+				fmt.Fprintf(w, "         %s %-22s %s\n", gm, g.Name, g.Detail)
+			}
+		}
+	}
+	for _, s := range r.Signers {
+		state := "trusted (" + s.Key + ")"
+		if !s.Trusted {
+			state = "NOT trusted: " + s.Problem
+		}
+		fmt.Fprintf(w, "  signer %d %s: %s\n", s.Index, s.KeyID, state)
+	}
+	switch {
+	case r.Verified && r.Output != "":
+		fmt.Fprintf(w, "Verified OK; unpacked into %s\n", r.Output)
+	case r.Verified:
+		fmt.Fprintln(w, "Verified OK")
+	case unpacking:
+		fmt.Fprintln(w, "FAILED: nothing was unpacked")
+	default:
+		fmt.Fprintln(w, "Verification FAILED")
+	}
+}

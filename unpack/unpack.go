@@ -1,0 +1,297 @@
+package unpack
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/manifest"
+)
+
+// StagingPrefix starts the name of every staging directory in DIR.
+const StagingPrefix = ".offkit-staging-"
+
+// lockName is the lock file inside a staging directory, held while the
+// run that made it is alive.
+const lockName = ".lock"
+
+// orphanAge is how old a staging directory without a lock file must be
+// before it is taken as abandoned (a run dies between making it and
+// locking it only in that instant).
+const orphanAge = time.Minute
+
+// ErrExists reports that the kit's root already exists in DIR.
+var ErrExists = errors.New("already exists")
+
+// Options configures an Unpacker.
+type Options struct {
+	// Force replaces an existing DIR/<name>-<version>, atomically where the
+	// system allows (Linux renameat2 RENAME_EXCHANGE).
+	Force bool
+	// NoSync skips flushing the extracted files to stable storage before
+	// the rename. Faster; a power loss may then leave a root whose files
+	// are incomplete.
+	NoSync bool
+}
+
+// Unpacker extracts one kit into a directory. Make one with New, pass it
+// to verify.WithExtractor, and read Cleaned for stale staging it removed.
+type Unpacker struct {
+	dir  string
+	opts Options
+
+	// Cleaned lists the stale staging directories New removed; Busy those
+	// it left because another run holds them.
+	Cleaned, Busy []string
+
+	staging string   // DIR/.offkit-staging-*
+	lock    *os.File // flocked while we run
+	root    *os.Root // staging/<root>
+	kitRoot string   // <name>-<version>
+	mtime   time.Time
+	dirs    []string // directories made, relative to the root, for their mtimes
+	buf     []byte
+	target  string // DIR/<name>-<version> once committed
+}
+
+// New prepares to unpack into dir, which must exist. It removes staging
+// directories left in dir by runs that died, and makes its own.
+func New(dir string, opts Options) (*Unpacker, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory", dir)
+	}
+	u := &Unpacker{dir: dir, opts: opts, buf: make([]byte, 1<<20)}
+	if err := u.cleanStale(); err != nil {
+		return nil, err
+	}
+	staging, err := os.MkdirTemp(dir, StagingPrefix)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(staging, lockName), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err == nil {
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		os.RemoveAll(staging)
+		return nil, fmt.Errorf("staging directory: %w", err)
+	}
+	u.staging, u.lock = staging, lock
+	return u, nil
+}
+
+// cleanStale removes staging directories in u.dir whose run has died: their
+// lock file is not locked (or, briefly after creation, absent).
+func (u *Unpacker) cleanStale() error {
+	ents, err := os.ReadDir(u.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), StagingPrefix) {
+			continue
+		}
+		p := filepath.Join(u.dir, e.Name())
+		if !stale(p) {
+			u.Busy = append(u.Busy, p)
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("removing stale staging directory: %w", err)
+		}
+		u.Cleaned = append(u.Cleaned, p)
+	}
+	return nil
+}
+
+func stale(staging string) bool {
+	f, err := os.OpenFile(filepath.Join(staging, lockName), os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		fi, err := os.Stat(staging)
+		return err == nil && time.Since(fi.ModTime()) > orphanAge
+	}
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	// Closing f releases the lock if we get it.
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+}
+
+// Start checks that the kit's root is free (or --force), then writes the
+// head's files into the staging root.
+func (u *Unpacker) Start(h *bundle.Head) error {
+	u.kitRoot = h.Root
+	u.mtime, _ = h.Manifest.CreatedTime()
+	if _, err := os.Lstat(filepath.Join(u.dir, u.kitRoot)); err == nil && !u.opts.Force {
+		return fmt.Errorf("%s: %w (use --force to replace it)", filepath.Join(u.dir, u.kitRoot), ErrExists)
+	}
+	if err := os.Mkdir(filepath.Join(u.staging, u.kitRoot), 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(filepath.Join(u.staging, u.kitRoot))
+	if err != nil {
+		return err
+	}
+	u.root = root
+	u.dirs = append(u.dirs, ".")
+	head := []string{manifest.EnvelopeName, manifest.SumsName}
+	for i := range h.SumsSigs {
+		head = append(head, manifest.SumsSigNameFor(i))
+	}
+	for _, name := range head {
+		if err := u.writeFile(name, manifest.ModeFile, h.File(name)); err != nil {
+			return err
+		}
+	}
+	if err := u.mkdir(manifest.SBOMDir); err != nil {
+		return err
+	}
+	sboms := make([]string, 0, len(h.SBOMs))
+	for name := range h.SBOMs {
+		sboms = append(sboms, name)
+	}
+	slices.Sort(sboms)
+	for _, name := range sboms {
+		if err := u.writeFile(name, manifest.ModeFile, h.SBOMs[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (u *Unpacker) writeFile(name, mode string, data []byte) error {
+	return u.create(name, mode, func(f *os.File) error { _, err := f.Write(data); return err })
+}
+
+func (u *Unpacker) mkdir(name string) error {
+	if err := u.root.Mkdir(name, 0o755); err != nil {
+		return err
+	}
+	if err := u.root.Chmod(name, 0o755); err != nil { // whatever the umask
+		return err
+	}
+	u.dirs = append(u.dirs, name)
+	return nil
+}
+
+// create makes a new file (never following or replacing anything), fills
+// it, then gives it its mode and the kit's mtime.
+func (u *Unpacker) create(name, mode string, fill func(*os.File) error) error {
+	perm := fs.FileMode(0o644)
+	if mode == manifest.ModeExec {
+		perm = 0o755
+	}
+	f, err := u.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := fill(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return u.root.Chtimes(name, u.mtime, u.mtime)
+}
+
+// Entry writes one payload entry, hashing it as it is written.
+func (u *Unpacker) Entry(e *bundle.Entry) error {
+	name := strings.TrimSuffix(e.Name, "/")
+	if e.Dir {
+		return u.mkdir(name)
+	}
+	return u.create(name, e.Mode, func(f *os.File) error {
+		_, err := io.CopyBuffer(onlyWriter{f}, e, u.buf)
+		return err
+	})
+}
+
+// onlyWriter hides *os.File's ReadFrom, so io.CopyBuffer uses our buffer
+// and the entry's reads (which check the digest at the end) as they are.
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// Commit gives directories the kit's mtime, flushes the files to stable
+// storage, and renames the root into place: atomically, and never over an
+// existing root unless Force.
+func (u *Unpacker) Commit() error {
+	// Children before parents: setting a child's time does not change its
+	// parent's, but creating entries did, so every directory is set last.
+	slices.SortFunc(u.dirs, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	for _, d := range u.dirs {
+		if err := u.root.Chtimes(d, u.mtime, u.mtime); err != nil {
+			return err
+		}
+	}
+	if !u.opts.NoSync {
+		if err := syncFS(u.staging); err != nil {
+			return fmt.Errorf("flushing %s: %w", u.staging, err)
+		}
+	}
+	from, to := filepath.Join(u.staging, u.kitRoot), filepath.Join(u.dir, u.kitRoot)
+	if err := place(from, to, u.opts.Force); err != nil {
+		return err
+	}
+	u.target = to
+	if err := syncDir(u.dir); err != nil && !u.opts.NoSync {
+		return err
+	}
+	u.cleanup()
+	return nil
+}
+
+// Target returns DIR/<name>-<version> once the kit has been committed.
+func (u *Unpacker) Target() string { return u.target }
+
+// Abort removes the staging directory and everything in it.
+func (u *Unpacker) Abort() { u.cleanup() }
+
+// Close releases the staging directory if neither Commit nor Abort ran
+// (a failure before the kit's head was trusted).
+func (u *Unpacker) Close() { u.cleanup() }
+
+func (u *Unpacker) cleanup() {
+	if u.root != nil {
+		u.root.Close()
+		u.root = nil
+	}
+	if u.staging != "" {
+		os.RemoveAll(u.staging)
+		u.staging = ""
+	}
+	if u.lock != nil {
+		u.lock.Close()
+		u.lock = nil
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -120,6 +120,15 @@ measure "offkit verify" \
 	':' \
 	'"$BENCH_OFFKIT" verify "$BENCH_WORK/kit.tar.zst" --key "$BENCH_WORK/bench.pub"'
 
+measure "offkit unpack" \
+	'rm -rf "$BENCH_WORK/u"; mkdir -p "$BENCH_WORK/u"' \
+	'"$BENCH_OFFKIT" unpack "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/u" --key "$BENCH_WORK/bench.pub"'
+
+measure "unpack --no-sync" \
+	'rm -rf "$BENCH_WORK/u"; mkdir -p "$BENCH_WORK/u"' \
+	'"$BENCH_OFFKIT" unpack "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/u" --key "$BENCH_WORK/bench.pub" --no-sync'
+rm -rf "$WORK/u"
+
 measure "zstd -dc" \
 	':' \
 	'zstd -dc "$BENCH_WORK/kit.tar.zst" >/dev/null'
@@ -127,6 +136,11 @@ measure "zstd -dc" \
 measure "tar --zstd -x" \
 	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"' \
 	'tar --zstd -xf "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/x"'
+rm -rf "$WORK/x"
+
+measure "tar -x + sync" \
+	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"' \
+	'tar --zstd -xf "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/x"; sync -f "$BENCH_WORK/x"'
 rm -rf "$WORK/x"
 
 # --- report -----------------------------------------------------------------
@@ -145,6 +159,9 @@ echo
 ratio() { awk -v m="${SECS[$1]}" -v o="${SECS[$2]}" 'BEGIN { printf "%.2f", (o > 0 ? m / o : 0) }'; }
 printf 'throughput ratio offkit build  / manual build : %sx\n' "$(ratio "manual build" "offkit build")"
 printf 'throughput ratio offkit verify / manual verify: %sx\n' "$(ratio "manual verify" "offkit verify")"
+printf 'offkit verify throughput / zstd -dc           : %s%%\n' "$(awk -v z="${SECS[zstd -dc]}" -v v="${SECS[offkit verify]}" 'BEGIN { printf "%.0f", (v > 0 ? 100 * z / v : 0) }')"
+printf 'time offkit unpack / tar --zstd -x           : %sx (--no-sync %sx; against tar -x + sync %sx)\n' \
+	"$(ratio "offkit unpack" "tar --zstd -x")" "$(ratio "unpack --no-sync" "tar --zstd -x")" "$(ratio "offkit unpack" "tar -x + sync")"
 
 # --- Go benchmarks ----------------------------------------------------------
 if [[ "$BENCH_GO" != 0 ]]; then

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -190,4 +191,17 @@ func openKit(path string) (io.ReadCloser, int64, error) {
 		return nil, 0, err
 	}
 	return f, fi.Size(), nil
+}
+
+// streamMemoryLimit is the soft limit on the Go heap for commands that
+// stream a kit (verify, unpack). Their live heap is the kit's head plus
+// fixed buffers; without a limit the collector lets the heap grow to twice
+// that before collecting. A larger head still works: the limit is soft.
+const streamMemoryLimit = 64 << 20
+
+// limitMemory applies streamMemoryLimit unless GOMEMLIMIT is set.
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(streamMemoryLimit)
+	}
 }

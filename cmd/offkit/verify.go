@@ -20,6 +20,7 @@ only if all hold. KIT may be "-" for standard input.
 ` + trustHelp,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			limitMemory()
 			opts, err := t.options()
 			if err != nil {
 				return err

@@ -1,0 +1,459 @@
+package images
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Limits of the checker, which reads untrusted layouts.
+const (
+	// MaxLayoutBlobs bounds the number of blobs in a layout.
+	MaxLayoutBlobs = 1 << 17
+	// maxRetained bounds the bytes of small JSON blobs the Checker keeps
+	// until index.json says which of them are manifests.
+	maxRetained = 256 << 20
+	// maxLayoutFileSize bounds oci-layout.
+	maxLayoutFileSize = 4 << 10
+)
+
+// Entry is one entry of a layout's index.json, read with its offkit
+// annotations.
+type Entry struct {
+	Role       Role
+	Reference  string   // org.opencontainers.image.ref.name
+	Repository string   // images: the repository path Push uses
+	Tag        string   // images: the original tag
+	Platforms  []string // images: the platforms carried of a filtered index
+	Subject    v1.Hash  // signatures, attestations, referrers: what they belong to
+	Descriptor v1.Descriptor
+}
+
+// Digest returns the entry's digest.
+func (e Entry) Digest() v1.Hash { return e.Descriptor.Digest }
+
+// parseIndex parses index.json and its entries. It does not look at blobs.
+func parseIndex(b []byte) ([]Entry, error) {
+	var im v1.IndexManifest
+	if err := jsonUnmarshal(b, &im); err != nil {
+		return nil, layoutErr(IndexFile, "%v", err)
+	}
+	if im.SchemaVersion != 2 {
+		return nil, layoutErr(IndexFile, "schemaVersion %d, want 2", im.SchemaVersion)
+	}
+	if im.MediaType != "" && im.MediaType != types.OCIImageIndex {
+		return nil, layoutErr(IndexFile, "mediaType %q, want %q", im.MediaType, types.OCIImageIndex)
+	}
+	if len(im.Manifests) > MaxLayoutBlobs {
+		return nil, layoutErr(IndexFile, "more than %d entries", MaxLayoutBlobs)
+	}
+	entries := make([]Entry, 0, len(im.Manifests))
+	for i, d := range im.Manifests {
+		e, err := parseEntry(d)
+		if err != nil {
+			return nil, layoutErr(IndexFile, "manifests[%d] (%s): %v", i, d.Digest, err)
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+func parseEntry(d v1.Descriptor) (Entry, error) {
+	if err := checkLayoutDescriptor(d); err != nil {
+		return Entry{}, err
+	}
+	if !isIndex(d.MediaType) && !isManifest(d.MediaType) {
+		return Entry{}, fmt.Errorf("media type %q is not a manifest or index", d.MediaType)
+	}
+	a := d.Annotations
+	e := Entry{Role: Role(a[AnnotationRole]), Reference: a[AnnotationRefName], Descriptor: d}
+	switch e.Role {
+	case RoleImage:
+		e.Repository, e.Tag = a[AnnotationRepository], a[AnnotationTag]
+		if e.Repository != "" {
+			if _, err := name.NewRepository("registry.invalid/"+e.Repository, name.StrictValidation); err != nil {
+				return Entry{}, fmt.Errorf("annotation %s: %q is not a repository path", AnnotationRepository, e.Repository)
+			}
+		}
+		if e.Tag != "" {
+			if _, err := name.NewTag("registry.invalid/xx:"+e.Tag, name.StrictValidation); err != nil {
+				return Entry{}, fmt.Errorf("annotation %s: %q is not a tag", AnnotationTag, e.Tag)
+			}
+		}
+		if p, ok := a[AnnotationPlatforms]; ok {
+			specs, norm, err := parsePlatforms("", strings.Split(p, ","))
+			if err != nil || len(specs) == 0 || strings.Join(norm, ",") != p {
+				return Entry{}, fmt.Errorf("annotation %s: %q is not a sorted list of platforms", AnnotationPlatforms, p)
+			}
+			if !isIndex(d.MediaType) {
+				return Entry{}, fmt.Errorf("annotation %s on a manifest that is not an index", AnnotationPlatforms)
+			}
+			e.Platforms = norm
+		}
+		if _, ok := a[AnnotationSubject]; ok {
+			return Entry{}, fmt.Errorf("annotation %s on an image", AnnotationSubject)
+		}
+	case RoleSignature, RoleAttestation, RoleReferrer:
+		h, err := v1.NewHash(a[AnnotationSubject])
+		if err != nil || h.Algorithm != "sha256" {
+			return Entry{}, fmt.Errorf("annotation %s: %q is not a sha256 digest", AnnotationSubject, a[AnnotationSubject])
+		}
+		e.Subject = h
+		if e.Role != RoleReferrer {
+			if want, _ := cosignTag(e.Role, h); e.Reference != want {
+				return Entry{}, fmt.Errorf("%s of %s: annotation %s is %q, want %q", e.Role, h, AnnotationRefName, e.Reference, want)
+			}
+		}
+		for _, k := range []string{AnnotationRepository, AnnotationTag, AnnotationPlatforms} {
+			if _, ok := a[k]; ok {
+				return Entry{}, fmt.Errorf("annotation %s on a %s", k, e.Role)
+			}
+		}
+	default:
+		return Entry{}, fmt.Errorf("annotation %s: %q is not one of image, signature, attestation, referrer", AnnotationRole, e.Role)
+	}
+	return e, nil
+}
+
+func checkLayoutDescriptor(d v1.Descriptor) error {
+	if d.Digest.Algorithm != "sha256" || len(d.Digest.Hex) != 64 || strings.Trim(d.Digest.Hex, "0123456789abcdef") != "" {
+		return fmt.Errorf("digest %q: only sha256 digests in lower-case hex are supported", d.Digest)
+	}
+	if d.Size < 0 {
+		return fmt.Errorf("descriptor %s: negative size %d", d.Digest, d.Size)
+	}
+	return nil
+}
+
+// Checker checks an OCI image layout whose files arrive one by one, in any
+// order, as they do from a tar stream: Add hashes each blob as it streams
+// by, keeping only small JSON blobs that may be manifests, and Finish
+// checks the whole.
+type Checker struct {
+	pinned   []v1.Hash
+	blobs    map[string]*seenBlob // by hex digest
+	index    []byte
+	layout   []byte
+	retained int64
+	err      error
+}
+
+type seenBlob struct {
+	size int64
+	data []byte // kept when it may be a manifest
+	used bool
+}
+
+// NewChecker returns a Checker that also requires each of pinned to be an
+// image of the layout.
+func NewChecker(pinned ...v1.Hash) *Checker {
+	return &Checker{pinned: pinned, blobs: map[string]*seenBlob{}}
+}
+
+// Add reads one file of the layout; path is relative to the layout's root.
+// A blob whose content is not its name is refused here, as is any file a
+// layout does not have. Directories are not passed to Add.
+func (c *Checker) Add(path string, r io.Reader) error {
+	if c.err != nil {
+		return c.err
+	}
+	err := c.add(path, r)
+	if err != nil {
+		c.err = err
+	}
+	return err
+}
+
+func (c *Checker) add(path string, r io.Reader) error {
+	switch path {
+	case IndexFile, LayoutFile:
+		if (path == IndexFile && c.index != nil) || (path == LayoutFile && c.layout != nil) {
+			return layoutErr(path, "appears twice")
+		}
+		limit := int64(MaxManifestSize)
+		if path == LayoutFile {
+			limit = maxLayoutFileSize
+		}
+		b, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return &LayoutError{Path: path, Err: err}
+		}
+		if int64(len(b)) > limit {
+			return layoutErr(path, "over the limit of %d bytes", limit)
+		}
+		if path == IndexFile {
+			c.index = b
+		} else {
+			c.layout = b
+		}
+		return nil
+	}
+	hexName, ok := strings.CutPrefix(path, BlobsDir+"/")
+	if !ok || len(hexName) != 64 || strings.Trim(hexName, "0123456789abcdef") != "" {
+		return layoutErr(path, "unexpected file: a layout holds only oci-layout, index.json and blobs/sha256/<64 lower-case hex digits>")
+	}
+	if _, dup := c.blobs[hexName]; dup {
+		return layoutErr(path, "appears twice")
+	}
+	if len(c.blobs) >= MaxLayoutBlobs {
+		return layoutErr(path, "more than %d blobs", MaxLayoutBlobs)
+	}
+	h := sha256.New()
+	// Keep what could be a manifest: JSON of at most MaxManifestSize bytes.
+	var head bytes.Buffer
+	keep := &limitedBuffer{buf: &head, limit: MaxManifestSize}
+	n, err := io.Copy(io.MultiWriter(h, keep), r)
+	if err != nil {
+		return &LayoutError{Path: path, Err: err}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != hexName {
+		return &LayoutError{Path: path, Err: fmt.Errorf("%w: %w: content has digest sha256:%s", ErrLayout, ErrDigestMismatch, got)}
+	}
+	sb := &seenBlob{size: n}
+	if !keep.over && looksLikeJSONObject(head.Bytes()) {
+		if c.retained+n > maxRetained {
+			return layoutErr(path, "more than %d bytes of small JSON blobs", maxRetained)
+		}
+		c.retained += n
+		sb.data = head.Bytes()
+	}
+	c.blobs[hexName] = sb
+	return nil
+}
+
+// limitedBuffer keeps what is written to it while it is at most limit
+// bytes and starts, after white space, with '{'.
+type limitedBuffer struct {
+	buf     *bytes.Buffer
+	limit   int
+	over    bool
+	started bool // a byte other than white space was seen
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if !l.started && !l.over {
+		if t := bytes.TrimLeft(p, " \t\r\n"); len(t) > 0 {
+			l.started = true
+			l.over = t[0] != '{'
+		}
+	}
+	if !l.over {
+		if l.buf.Len()+len(p) > l.limit {
+			l.over = true
+			l.buf.Reset()
+		} else {
+			l.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+func looksLikeJSONObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}
+
+// Finish checks the layout as a whole and returns its index.json entries:
+// oci-layout and index.json are present and valid; every descriptor,
+// from index.json down through indexes and manifests, names a blob that is
+// present with that size (except the children left out of an index
+// filtered by platform), and every index and manifest parses; every blob
+// is referenced; every signature, attestation and referrer belongs to a
+// manifest of the layout; and every pinned digest is an image of the
+// layout.
+func (c *Checker) Finish() ([]Entry, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	if c.layout == nil {
+		return nil, layoutErr(LayoutFile, "missing")
+	}
+	var ol struct {
+		Version string `json:"imageLayoutVersion"`
+	}
+	if err := jsonUnmarshal(c.layout, &ol); err != nil {
+		return nil, layoutErr(LayoutFile, "%v", err)
+	}
+	if ol.Version != "1.0.0" {
+		return nil, layoutErr(LayoutFile, "imageLayoutVersion %q, want \"1.0.0\"", ol.Version)
+	}
+	if c.index == nil {
+		return nil, layoutErr(IndexFile, "missing")
+	}
+	entries, err := parseIndex(c.index)
+	if err != nil {
+		return nil, err
+	}
+	w := &walker{c: c, manifests: map[string]bool{}, visited: map[string]bool{}}
+	for i, e := range entries {
+		var specs []v1.Platform
+		if e.Platforms != nil {
+			specs, _, _ = parsePlatforms("", e.Platforms)
+		}
+		if err := w.visit(e.Descriptor, specs, 0, fmt.Sprintf("index.json manifests[%d]", i)); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range entries {
+		if e.Role != RoleImage && !w.manifests[e.Subject.Hex] {
+			return nil, layoutErr(IndexFile, "%s %s belongs to %s, which is not a manifest of the layout", e.Role, e.Digest(), e.Subject)
+		}
+	}
+	var unused []string
+	for h, b := range c.blobs {
+		if !b.used {
+			unused = append(unused, blobPath(v1.Hash{Algorithm: "sha256", Hex: h}))
+		}
+	}
+	if len(unused) > 0 {
+		slices.Sort(unused)
+		return nil, layoutErr(unused[0], "unreferenced blob: nothing in index.json leads to it")
+	}
+	for _, p := range c.pinned {
+		if !slices.ContainsFunc(entries, func(e Entry) bool { return e.Role == RoleImage && e.Digest() == p }) {
+			return nil, layoutErr(IndexFile, "lists no image %s", p)
+		}
+	}
+	return entries, nil
+}
+
+type walker struct {
+	c         *Checker
+	manifests map[string]bool // hex digests of the manifests and indexes visited
+	visited   map[string]bool // hex digests and platform filters visited
+}
+
+func platformKey(specs []v1.Platform) string {
+	var b strings.Builder
+	for _, s := range specs {
+		b.WriteString("|" + s.String())
+	}
+	return b.String()
+}
+
+// visit checks descriptor d, found at where, and what it references.
+func (w *walker) visit(d v1.Descriptor, specs []v1.Platform, depth int, where string) error {
+	if err := checkLayoutDescriptor(d); err != nil {
+		return layoutErr(IndexFile, "%s: %v", where, err)
+	}
+	path := blobPath(d.Digest)
+	b, ok := w.c.blobs[d.Digest.Hex]
+	if !ok {
+		return layoutErr(path, "missing: %s refers to it", where)
+	}
+	if b.size != d.Size {
+		return layoutErr(path, "%d bytes, but %s gives size %d", b.size, where, d.Size)
+	}
+	b.used = true
+	if !isIndex(d.MediaType) && !isManifest(d.MediaType) {
+		return nil // a config or layer
+	}
+	// A manifest is checked once for each platform filter it is seen with:
+	// the same index may be an image whole and, filtered, another image.
+	key := d.Digest.Hex + platformKey(specs)
+	if w.visited[key] {
+		return nil
+	}
+	if depth > maxIndexDepth {
+		return layoutErr(path, "indexes nested deeper than %d", maxIndexDepth)
+	}
+	w.visited[key], w.manifests[d.Digest.Hex] = true, true
+	if b.data == nil {
+		return layoutErr(path, "%s says it is a %s, but it is not a JSON object of at most %d bytes", where, d.MediaType, MaxManifestSize)
+	}
+	if own := sniffMediaType(b.data); own != "" && own != d.MediaType {
+		return layoutErr(path, "has media type %q, but %s says %q", own, where, d.MediaType)
+	}
+	here := "index " + d.Digest.String()
+	if isIndex(d.MediaType) {
+		var im v1.IndexManifest
+		if err := jsonUnmarshal(b.data, &im); err != nil {
+			return layoutErr(path, "index does not parse: %v", err)
+		}
+		if im.SchemaVersion != 2 {
+			return layoutErr(path, "index schemaVersion %d, want 2", im.SchemaVersion)
+		}
+		selected := selectChildren(im.Manifests, specs)
+		for i, child := range im.Manifests {
+			if !isIndex(child.MediaType) && !isManifest(child.MediaType) {
+				return layoutErr(path, "manifests[%d] (%s): media type %q is not a manifest or index", i, child.Digest, child.MediaType)
+			}
+			if !slices.ContainsFunc(selected, func(s v1.Descriptor) bool { return s.Digest == child.Digest }) {
+				if _, present := w.c.blobs[child.Digest.Hex]; !present {
+					continue // filtered out by platform
+				}
+			}
+			if err := w.visit(child, specs, depth+1, fmt.Sprintf("%s manifests[%d]", here, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	here = "manifest " + d.Digest.String()
+	var m v1.Manifest
+	if err := jsonUnmarshal(b.data, &m); err != nil {
+		return layoutErr(path, "manifest does not parse: %v", err)
+	}
+	if m.SchemaVersion != 2 {
+		return layoutErr(path, "manifest schemaVersion %d, want 2", m.SchemaVersion)
+	}
+	if err := w.visit(m.Config, nil, depth+1, here+" config"); err != nil {
+		return err
+	}
+	if isIndex(m.Config.MediaType) || isManifest(m.Config.MediaType) {
+		return layoutErr(path, "config has a manifest media type %q", m.Config.MediaType)
+	}
+	for i, l := range m.Layers {
+		if isIndex(l.MediaType) || isManifest(l.MediaType) {
+			return layoutErr(path, "layers[%d] has a manifest media type %q", i, l.MediaType)
+		}
+		if err := w.visit(l, nil, depth+1, fmt.Sprintf("%s layers[%d]", here, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckLayout checks the OCI image layout at the root of fsys, as Checker
+// does, reading every blob once, and returns its index.json entries.
+// Symbolic links and special files are refused.
+func CheckLayout(fsys fs.FS, pinned ...v1.Hash) ([]Entry, error) {
+	c := NewChecker(pinned...)
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return &LayoutError{Path: path, Err: err}
+		}
+		switch {
+		case d.IsDir():
+			if path == "." || path == "blobs" || path == BlobsDir {
+				return nil
+			}
+			return layoutErr(path, "unexpected directory")
+		case !d.Type().IsRegular():
+			return layoutErr(path, "not a regular file (%v)", d.Type())
+		}
+		f, err := fsys.Open(path)
+		if err != nil {
+			return &LayoutError{Path: path, Err: err}
+		}
+		defer f.Close()
+		return c.Add(path, f)
+	})
+	if err != nil {
+		if le := (*LayoutError)(nil); !errors.As(err, &le) {
+			err = &LayoutError{Path: ".", Err: err}
+		}
+		return nil, err
+	}
+	return c.Finish()
+}

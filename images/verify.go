@@ -1,0 +1,227 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// layoutRepository is the name under which VerifySignatures shows a layout
+// to cosign. The transport answers for it without any network.
+const layoutRepository = "layout.offkit.invalid/image"
+
+// VerifySignatures verifies, offline, the cosign signatures carried in the
+// layout for the manifest digest: the simple-signing payloads of the
+// sha256-<hex>.sig manifest, whose signatures must verify with a key and
+// whose critical.image.docker-manifest-digest must be digest. It runs
+// cosign's own verification (cosign.VerifyImageSignatures, as `cosign verify
+// --key K --insecure-ignore-tlog` does) against the layout served from
+// memory as a read-only registry. The transparency log is not consulted:
+// an air-gapped site has none.
+//
+// It returns the indexes in keys of the keys that verified a signature,
+// or an error wrapping ErrUntrusted when none did.
+func VerifySignatures(ctx context.Context, l *Layout, digest v1.Hash, keys []crypto.PublicKey) ([]int, error) {
+	return l.verify(ctx, RoleSignature, digest, keys)
+}
+
+// VerifyAttestations is VerifySignatures for the cosign attestations
+// (sha256-<hex>.att) carried for digest: DSSE envelopes whose signature
+// must verify with a key and whose in-toto statement must name digest as a
+// subject (cosign verify-attestation --key K --insecure-ignore-tlog, of any
+// predicate type).
+func VerifyAttestations(ctx context.Context, l *Layout, digest v1.Hash, keys []crypto.PublicKey) ([]int, error) {
+	return l.verify(ctx, RoleAttestation, digest, keys)
+}
+
+func (l *Layout) verify(ctx context.Context, role Role, digest v1.Hash, keys []crypto.PublicKey) ([]int, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("images: no public keys to verify with")
+	}
+	var found bool
+	for _, e := range l.entries {
+		found = found || (e.Role == role && e.Subject == digest)
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: the layout carries no cosign %s of %s", ErrUntrusted, role, digest)
+	}
+	repo, err := name.NewRepository(layoutRepository)
+	if err != nil {
+		return nil, err
+	}
+	ref := repo.Digest(digest.String())
+	var verified []int
+	var errs []error
+	for i, pub := range keys {
+		verifier, err := signature.LoadVerifier(pub, crypto.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("images: key %d: %w", i+1, err)
+		}
+		co := &cosign.CheckOpts{
+			SigVerifier: verifier,
+			IgnoreTlog:  true,
+			IgnoreSCT:   true,
+			RegistryClientOpts: []ociremote.Option{
+				ociremote.WithTargetRepository(repo),
+				ociremote.WithRemoteOptions(remote.WithContext(ctx), remote.WithTransport(&layoutTransport{l: l})),
+			},
+		}
+		if role == RoleSignature {
+			co.ClaimVerifier = cosign.SimpleClaimVerifier
+			_, _, err = cosign.VerifyImageSignatures(ctx, ref, co)
+		} else {
+			co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
+			_, _, err = cosign.VerifyImageAttestations(ctx, ref, co)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("key %d: %w", i+1, err))
+			continue
+		}
+		verified = append(verified, i)
+	}
+	if len(verified) == 0 {
+		return nil, fmt.Errorf("%w: no cosign %s of %s carried in the layout verifies with the %d key(s) given: %w",
+			ErrUntrusted, role, digest, len(keys), errors.Join(errs...))
+	}
+	return verified, nil
+}
+
+// layoutTransport serves a layout as a read-only registry over the
+// distribution API, for any host: GET and HEAD of /v2/, of manifests by
+// the digest or by the tag of a signature or attestation entry, and of
+// blobs. Everything is read from the layout and checked.
+type layoutTransport struct{ l *Layout }
+
+func (t *layoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return t.status(req, http.StatusMethodNotAllowed, "UNSUPPORTED"), nil
+	}
+	p := req.URL.Path
+	if p == "/v2/" || p == "/v2" {
+		return t.respond(req, http.StatusOK, "application/json", int64(2), io.NopCloser(strings.NewReader("{}")), ""), nil
+	}
+	rest, ok := strings.CutPrefix(p, "/v2/")
+	if !ok {
+		return t.status(req, http.StatusNotFound, "NAME_UNKNOWN"), nil
+	}
+	i := strings.LastIndex(rest, "/")
+	j := strings.LastIndex(rest[:max(i, 0)], "/")
+	if i < 0 || j < 0 {
+		return t.status(req, http.StatusNotFound, "NAME_UNKNOWN"), nil
+	}
+	kind, ref := rest[j+1:i], rest[i+1:]
+	var d v1.Descriptor
+	switch kind {
+	case "manifests":
+		var found bool
+		if h, err := v1.NewHash(ref); err == nil {
+			d, found = t.manifestByDigest(h)
+		} else {
+			d, found = t.manifestByTag(ref)
+		}
+		if !found {
+			return t.status(req, http.StatusNotFound, "MANIFEST_UNKNOWN"), nil
+		}
+	case "blobs":
+		h, err := v1.NewHash(ref)
+		if err != nil || checkLayoutDescriptor(v1.Descriptor{Digest: h}) != nil {
+			return t.status(req, http.StatusNotFound, "BLOB_UNKNOWN"), nil
+		}
+		fi, err := statBlob(t.l, h)
+		if err != nil {
+			return t.status(req, http.StatusNotFound, "BLOB_UNKNOWN"), nil
+		}
+		d = v1.Descriptor{MediaType: "application/octet-stream", Digest: h, Size: fi}
+	default:
+		return t.status(req, http.StatusNotFound, "NAME_UNKNOWN"), nil
+	}
+	var body io.ReadCloser = http.NoBody
+	if req.Method == http.MethodGet {
+		rc, err := t.l.Open(d)
+		if err != nil {
+			return nil, err
+		}
+		body = rc
+	}
+	return t.respond(req, http.StatusOK, string(d.MediaType), d.Size, body, d.Digest.String()), nil
+}
+
+// manifestByDigest finds the manifest h among the entries of index.json
+// and, for any other manifest, reads its media type from its content.
+func (t *layoutTransport) manifestByDigest(h v1.Hash) (v1.Descriptor, bool) {
+	for _, e := range t.l.entries {
+		if e.Digest() == h {
+			return e.Descriptor, true
+		}
+	}
+	size, err := statBlob(t.l, h)
+	if err != nil || size > MaxManifestSize {
+		return v1.Descriptor{}, false
+	}
+	d := v1.Descriptor{Digest: h, Size: size}
+	b, err := t.l.manifest(d)
+	if err != nil {
+		return v1.Descriptor{}, false
+	}
+	d.MediaType = sniffMediaType(b)
+	return d, isIndex(d.MediaType) || isManifest(d.MediaType)
+}
+
+// manifestByTag finds the signature or attestation entry tagged tag.
+func (t *layoutTransport) manifestByTag(tag string) (v1.Descriptor, bool) {
+	for _, e := range t.l.entries {
+		if (e.Role == RoleSignature || e.Role == RoleAttestation) && e.Reference == tag {
+			return e.Descriptor, true
+		}
+	}
+	return v1.Descriptor{}, false
+}
+
+func statBlob(l *Layout, h v1.Hash) (int64, error) {
+	f, err := l.fsys.Open(blobPath(h))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+func (t *layoutTransport) respond(req *http.Request, code int, contentType string, size int64, body io.ReadCloser, digest string) *http.Response {
+	h := http.Header{}
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	h.Set("Docker-Distribution-API-Version", "registry/2.0")
+	if digest != "" {
+		h.Set("Docker-Content-Digest", digest)
+	}
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", code, http.StatusText(code)), StatusCode: code,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: body, ContentLength: size, Request: req,
+	}
+}
+
+func (t *layoutTransport) status(req *http.Request, code int, errCode string) *http.Response {
+	b := []byte(fmt.Sprintf(`{"errors":[{"code":%q,"message":"not in the layout"}]}`, errCode))
+	return t.respond(req, code, "application/json", int64(len(b)), io.NopCloser(bytes.NewReader(b)), "")
+}

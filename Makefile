@@ -74,6 +74,13 @@ demo: build tools
 	run $(BIN) build testdata/example/kit.yaml -o $(DEMO_DIR)/example.tar.zst --key $(DEMO_DIR)/demo.key; \
 	run $(BIN) verify $(DEMO_DIR)/example.tar.zst --key $(DEMO_DIR)/demo.pub; \
 	run $(BIN) inspect $(DEMO_DIR)/example.tar.zst; \
+	echo "# The air-gapped site: unpack all or nothing, remembering the version accepted"; \
+	mkdir -p $(DEMO_DIR)/site $(DEMO_DIR)/state; \
+	run $(BIN) unpack $(DEMO_DIR)/example.tar.zst -C $(DEMO_DIR)/site --key $(DEMO_DIR)/demo.pub --state-dir $(DEMO_DIR)/state; \
+	echo "# The cutover gate: the example still has a pending component, so the policy refuses it (exit 4)"; \
+	status=0; run $(BIN) verify $(DEMO_DIR)/example.tar.zst --key $(DEMO_DIR)/demo.pub --policy testdata/example/policy.yaml || status=$$?; \
+	if [[ $$status != 4 ]]; then echo "demo: expected exit 4 from the policy gate, got $$status" >&2; exit 1; fi; \
+	echo "# exit 4, as expected: not cutover-ready until object-store-seeds is delivered"; \
 	echo "# The same checks with stock tools only: GNU tar, sha256sum, cosign"; \
 	run tar -xf $(DEMO_DIR)/example.tar.zst -C $(DEMO_DIR)/extracted; \
 	cd $(DEMO_DIR)/extracted/concelier-lnm-21.101.0; \

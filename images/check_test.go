@@ -197,3 +197,30 @@ func TestParseSource(t *testing.T) {
 		}
 	}
 }
+
+func TestDestination(t *testing.T) {
+	e := images.Entry{Role: images.RoleImage, Repository: "team/app"}
+	for _, tc := range []struct {
+		prefix string
+		opts   []images.Option
+		want   string
+		ok     bool
+	}{
+		{"registry.site/mirror", nil, "registry.site/mirror/team/app", true},
+		{"registry.site/mirror/", nil, "registry.site/mirror/team/app", true},
+		{"127.0.0.1:5000", nil, "127.0.0.1:5000/team/app", true},
+		{"registry.site:5000/x", []images.Option{images.InsecureRegistry()}, "registry.site:5000/x/team/app", true},
+		{"Bad Prefix", nil, "", false},
+	} {
+		got, err := images.Destination(tc.prefix, e, tc.opts...)
+		if (err == nil) != tc.ok || (tc.ok && got.String() != tc.want) {
+			t.Errorf("Destination(%q) = %v, %v; want %q", tc.prefix, got, err, tc.want)
+		}
+		if tc.ok && len(tc.opts) > 0 && got.Scheme() != "http" {
+			t.Errorf("Destination(%q, InsecureRegistry) scheme %q, want http", tc.prefix, got.Scheme())
+		}
+	}
+	if _, err := images.Destination("registry.site", images.Entry{Role: images.RoleImage}); err == nil {
+		t.Errorf("Destination of an image without a repository path succeeded")
+	}
+}

@@ -9,4 +9,23 @@
 // Nothing here holds a blob in memory except manifests, which are bounded
 // by MaxManifestSize: layers are listed from their descriptors and streamed,
 // and every stream is checked against its digest while it is read.
+//
+// # The layout
+//
+// A kit holds one OCI image layout under KitDir ("images/"): oci-layout,
+// index.json and blobs/sha256/<hex>, each blob stored once however many
+// images share it. Each entry of index.json carries AnnotationRole:
+//
+//   - "image": an image named in kit.yaml, by the digest it was pinned to,
+//     with its original reference (org.opencontainers.image.ref.name),
+//     repository path (AnnotationRepository) and tag (AnnotationTag).
+//   - "signature" and "attestation": the cosign manifest tagged
+//     sha256-<hex>.sig or .att in the source, with that tag as its
+//     ref.name and the digest it belongs to as AnnotationSubject.
+//   - "referrer": an OCI 1.1 referrer, with AnnotationSubject.
+//
+// An index filtered by platform is carried unchanged, so the digest named
+// and signed stays verifiable, with only the children for its platforms;
+// AnnotationPlatforms on its entry lists them, and tells readers that the
+// other children are absent on purpose.
 package images

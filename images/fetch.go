@@ -93,7 +93,7 @@ type layoutFetcher struct {
 	src   string
 	path  layout.Path
 	index v1.IndexManifest
-	root_ v1.Descriptor
+	selected v1.Descriptor
 }
 
 func newLayoutFetcher(src Source, img *Image) (*layoutFetcher, error) {
@@ -139,7 +139,7 @@ func newLayoutFetcher(src Source, img *Image) (*layoutFetcher, error) {
 			return nil, sourceErr(q, "index.json names %d different images %q", len(found), src.Selector)
 		}
 	}
-	f.root_ = found[0]
+	f.selected = found[0]
 	ref := src.Selector
 	if ref == "" || src.Digest.Hex != "" {
 		ref = found[0].Annotations[AnnotationRefName]
@@ -179,11 +179,11 @@ func isCosignTag(ref string) bool {
 }
 
 func (f *layoutFetcher) root(ctx context.Context) (v1.Descriptor, []byte, error) {
-	b, err := f.manifest(ctx, f.root_)
+	b, err := f.manifest(ctx, f.selected)
 	if err != nil {
 		return v1.Descriptor{}, nil, fmt.Errorf("image %s: %w", f.src, err)
 	}
-	d := f.root_
+	d := f.selected
 	return v1.Descriptor{MediaType: d.MediaType, Size: d.Size, Digest: d.Digest}, b, nil
 }
 

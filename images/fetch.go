@@ -90,9 +90,9 @@ func (f *registryFetcher) withContext(ctx context.Context) []remote.Option {
 
 // layoutFetcher reads an OCI image layout directory.
 type layoutFetcher struct {
-	src   string
-	path  layout.Path
-	index v1.IndexManifest
+	src      string
+	path     layout.Path
+	index    v1.IndexManifest
 	selected v1.Descriptor
 }
 

@@ -80,9 +80,14 @@ func New(dir string, opts Options) (*Unpacker, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := os.OpenFile(filepath.Join(staging, lockName), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	// The lock file is locked before it has its name: a run that finds
+	// .lock unlocked knows its run is gone, never just starting.
+	lock, err := os.OpenFile(filepath.Join(staging, lockName+".new"), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err == nil {
 		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err == nil {
+		err = os.Rename(filepath.Join(staging, lockName+".new"), filepath.Join(staging, lockName))
 	}
 	if err != nil {
 		if lock != nil {
@@ -107,11 +112,21 @@ func (u *Unpacker) cleanStale() error {
 			continue
 		}
 		p := filepath.Join(u.dir, e.Name())
-		if !stale(p) {
+		lock, st := inspect(p)
+		switch st {
+		case gone:
+			continue
+		case live:
 			u.Busy = append(u.Busy, p)
 			continue
 		}
-		if err := os.RemoveAll(p); err != nil {
+		// Holding the dead run's lock while removing keeps another run
+		// from removing the same directory at the same time.
+		err := os.RemoveAll(p)
+		if lock != nil {
+			lock.Close()
+		}
+		if err != nil {
 			return fmt.Errorf("removing stale staging directory: %w", err)
 		}
 		u.Cleaned = append(u.Cleaned, p)
@@ -119,18 +134,44 @@ func (u *Unpacker) cleanStale() error {
 	return nil
 }
 
-func stale(staging string) bool {
+type stagingState int
+
+const (
+	live stagingState = iota // its run holds the lock, or is making it
+	dead                     // its run died: remove it
+	gone                     // its run removed it as it ended
+)
+
+// inspect tells whether the run that made a staging directory is alive.
+// A dead one's lock is returned held (nil for an orphan without one).
+func inspect(staging string) (*os.File, stagingState) {
 	f, err := os.OpenFile(filepath.Join(staging, lockName), os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		fi, err := os.Stat(staging)
-		return err == nil && time.Since(fi.ModTime()) > orphanAge
+		fi, err := os.Lstat(staging)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, gone
+		case err == nil && time.Since(fi.ModTime()) > orphanAge:
+			return nil, dead
+		}
+		return nil, live
 	}
 	if err != nil {
-		return false
+		return nil, live
 	}
-	defer f.Close()
-	// Closing f releases the lock if we get it.
-	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		f.Close()
+		return nil, live
+	}
+	// A run that ends removes its staging, lock file included, before it
+	// releases the lock: if ours was opened just before that, it is
+	// unlinked now, and there is nothing to clean (or to report).
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil || st.Nlink == 0 {
+		f.Close()
+		return nil, gone
+	}
+	return f, dead
 }
 
 // Start checks that the kit's root is free (or --force), then writes the
@@ -149,6 +190,9 @@ func (u *Unpacker) Start(h *bundle.Head) error {
 		return err
 	}
 	u.root = root
+	if err := root.Chmod(".", 0o755); err != nil { // whatever the umask
+		return err
+	}
 	u.dirs = append(u.dirs, ".")
 	head := []string{manifest.EnvelopeName, manifest.SumsName}
 	for i := range h.SumsSigs {

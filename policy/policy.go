@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/schemas"
@@ -96,6 +99,9 @@ func Parse(data []byte, file, dir string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := noBinary(root, file); err != nil {
+		return nil, err
+	}
 	var raw struct {
 		Description string `yaml:"description"`
 		Kit         struct {
@@ -157,11 +163,35 @@ func Parse(data []byte, file, dir string) (*Policy, error) {
 	return p, nil
 }
 
+// noBinary refuses YAML !!binary scalars. The schema checks a scalar's
+// text, but decoding a !!binary one yields its base64-decoded bytes: a
+// value the schema never saw (a maxAge that parses to nothing, dropping its
+// gate).
+func noBinary(n *yaml.Node, file string) error {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!binary" {
+		return &manifest.FieldError{File: file, Line: n.Line, Err: fmt.Errorf("%w: YAML !!binary values are not allowed", manifest.ErrMalformed)}
+	}
+	for _, c := range n.Content {
+		if err := noBinary(c, file); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // parseAge reads a duration the schema has already checked: digits and
-// one unit of s, m, h or d.
+// one unit of s, m, h or d. The schema allows up to 9999999d, beyond what a
+// time.Duration holds (about 106751d): such an age saturates rather than
+// overflowing to a negative or zero MaxAge, which would drop the gate.
 func parseAge(s string) time.Duration {
-	n, _ := strconv.Atoi(s[:len(s)-1])
+	n, _ := strconv.ParseInt(s[:len(s)-1], 10, 64)
 	unit := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour}[s[len(s)-1]]
+	if n <= 0 || unit == 0 {
+		return 0
+	}
+	if n > int64(math.MaxInt64/unit) {
+		return math.MaxInt64
+	}
 	return time.Duration(n) * unit
 }
 

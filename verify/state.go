@@ -123,7 +123,8 @@ func (s *State) Check(name, version, statement string, allowDowngrade bool) (*Re
 // Record remembers that version of name, with the given statement digest,
 // was accepted at now — unless a version at least as high is recorded
 // already (another run may have recorded one since Check). With
-// allowDowngrade an older kit is accepted but the record is left alone.
+// allowDowngrade an older kit, or a different kit under the recorded
+// version, is accepted but the record is left alone.
 // The record is written atomically under an exclusive lock.
 func (s *State) Record(name, version, statement string, allowDowngrade bool, now time.Time) error {
 	unlock, err := s.lock()
@@ -137,10 +138,10 @@ func (s *State) Record(name, version, statement string, allowDowngrade bool, now
 	}
 	if prev != nil {
 		c := manifest.CompareVersions(version, prev.Version)
-		if c < 0 || (c == 0 && prev.Statement == statement) {
-			return nil
+		if c < 0 || (c == 0 && (prev.Statement == statement || allowDowngrade)) {
+			return nil // the record stands: --allow-downgrade leaves it alone
 		}
-		if c == 0 && !allowDowngrade {
+		if c == 0 {
 			return &RollbackError{Name: name, Version: version, Previous: prev, SameVersion: true}
 		}
 	}

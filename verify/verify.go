@@ -273,6 +273,11 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 	if cfg.state != nil {
 		err := cfg.state.Record(m.Name, m.Version, stmt, cfg.allowDowngrade, cfg.now())
 		rep.check("state", err, "accepted version recorded in "+cfg.state.Dir())
+		if errors.As(err, new(*RollbackError)) {
+			// Another run recorded a different kit under this version
+			// since the check: refused like any rollback (exit 4).
+			return fmt.Errorf("%w: %w", ErrUntrusted, err)
+		}
 		if err != nil {
 			return err
 		}
@@ -315,7 +320,9 @@ func trust(cfg *config, h *bundle.Head, signers []string, stmt string, rep *Repo
 	fail := func(name string, err error, ok string) {
 		rep.check(name, err, ok)
 		if err != nil && first == nil {
-			first = fmt.Errorf("%w: %s", ErrUntrusted, err)
+			// %w both: errors.As finds the *RollbackError, errors.Is
+			// policy.ErrFailed.
+			first = fmt.Errorf("%w: %w", ErrUntrusted, err)
 		}
 	}
 	var err error

@@ -539,6 +539,9 @@ func (rd *Reader) Next() (*Entry, error) {
 		if seen {
 			return nil, &EntryError{Name: h.Name, Err: corrupt("appears twice")}
 		}
+		if err := rd.checkParent(h.Name, name); err != nil {
+			return nil, err
+		}
 		rd.dirs[name] = true
 		return &Entry{Name: name, Dir: true, Mode: manifest.ModeExec}, nil
 	}
@@ -547,6 +550,9 @@ func (rd *Reader) Next() (*Entry, error) {
 		return nil, &EntryError{Name: h.Name, Err: corrupt("not listed in the manifest (or appears twice)")}
 	}
 	delete(rd.files, name)
+	if err := rd.checkParent(h.Name, name); err != nil {
+		return nil, err
+	}
 	if h.Size != f.Size {
 		return nil, &EntryError{Name: h.Name, Err: corrupt("size %d, the manifest says %d", h.Size, f.Size)}
 	}
@@ -556,6 +562,17 @@ func (rd *Reader) Next() (*Entry, error) {
 	e := &Entry{Name: name, Size: f.Size, Mode: f.Mode, r: &classifyReader{rd.tr, rd.src}, h: sha256.New(), want: f.Digest}
 	rd.cur = e
 	return e, nil
+}
+
+// checkParent requires a listed entry's directory to have been seen: sorted
+// order puts a directory before its contents, so a parent not yet seen is
+// missing or out of order. Refusing it here keeps an extractor from being
+// handed an entry it has nowhere to put.
+func (rd *Reader) checkParent(full, name string) error {
+	if parent := path.Dir(strings.TrimSuffix(name, "/")); parent != "." && !rd.dirs[parent+"/"] {
+		return &EntryError{Name: full, Err: corrupt("its directory %s/ has not appeared before it: missing, or out of order", parent)}
+	}
+	return nil
 }
 
 // finish checks the end of the stream: every listed file seen, the tar

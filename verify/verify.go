@@ -199,6 +199,11 @@ func (r *Report) skip(name, why string) {
 func Verify(ctx context.Context, r io.Reader, opts ...Option) (*Report, error) {
 	rep := &Report{SchemaVersion: ReportVersion, Checks: []Check{}, Signers: []Signer{}}
 	err := run(ctx, r, rep, opts)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// Cancelled: whatever the reading failed with (a pipe closed by the
+		// same Ctrl-C looks like truncation) is not the kit's fault.
+		err = fmt.Errorf("interrupted: %w", context.Cause(ctx))
+	}
 	rep.Verified = err == nil
 	if err != nil {
 		rep.Error = err.Error()

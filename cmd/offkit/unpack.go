@@ -41,6 +41,7 @@ KIT may be "-" for standard input.
 				return err
 			}
 			defer in.Close()
+			defer closeOnCancel(cmd.Context(), in)()
 			u, err := unpack.New(dir, o)
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,9 +177,13 @@ func human(n int64) string {
 }
 
 // openKit opens the kit at path, or standard input for "-", and returns it
-// with its size (0 when unknown).
+// with its size (0 when unknown). Closing it ends a read in progress where
+// the system allows (files, and pipes on standard input): see closeOnCancel.
 func openKit(path string) (io.ReadCloser, int64, error) {
 	if path == "-" {
+		if f := stdinKit(); f != os.Stdin {
+			return f, 0, nil
+		}
 		return io.NopCloser(os.Stdin), 0, nil
 	}
 	f, err := os.Open(path)
@@ -191,6 +196,13 @@ func openKit(path string) (io.ReadCloser, int64, error) {
 		return nil, 0, err
 	}
 	return f, fi.Size(), nil
+}
+
+// closeOnCancel closes in when ctx is cancelled (Ctrl-C, SIGTERM), so a
+// read waiting for more of the kit returns and the command can clean up.
+// The returned function stops it.
+func closeOnCancel(ctx context.Context, in io.Closer) func() bool {
+	return context.AfterFunc(ctx, func() { in.Close() })
 }
 
 // streamMemoryLimit is the soft limit on the Go heap for commands that

@@ -30,6 +30,7 @@ only if all hold. KIT may be "-" for standard input.
 				return err
 			}
 			defer in.Close()
+			defer closeOnCancel(cmd.Context(), in)()
 			p := newProgress("verifying", quiet || asJSON)
 			rep, err := verify.Verify(cmd.Context(), &countingReader{r: in, total: size, p: p}, opts...)
 			p.finish()

@@ -3,7 +3,8 @@
 // docker-archive tarball) to pinned digests, plans one deterministic OCI
 // image layout holding every image with its cosign signatures, attestations
 // and OCI 1.1 referrers, checks such a layout offline, verifies the carried
-// signatures with cosign public keys, and pushes images from a layout to a
+// signatures with cosign public keys (in package imagesig, apart so that
+// importing images does not link cosign), and pushes images from a layout to a
 // registry so that stock cosign verifies them there.
 //
 // Nothing here holds a blob in memory except manifests, which are bounded

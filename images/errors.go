@@ -22,7 +22,7 @@ var ErrDigestMismatch = errors.New("content does not match its digest")
 // filter that selects nothing, a source over a limit.
 var ErrSource = errors.New("bad image source")
 
-// ErrUntrusted is returned by VerifySignatures and VerifyAttestations when
+// ErrUntrusted is returned by imagesig.VerifySignatures and VerifyAttestations when
 // no carried signature of the image verifies with any of the given keys.
 var ErrUntrusted = errors.New("image is not signed by a trusted key")
 

@@ -18,6 +18,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/offkit/offkit/images"
+	"github.com/offkit/offkit/images/imagesig"
 	"github.com/offkit/offkit/internal/registrytest"
 )
 
@@ -157,20 +158,20 @@ func TestRegistryRoundTrip(t *testing.T) {
 	}
 	right, wrong := loadPub(t, pub), loadPub(t, wrongPub)
 	for _, d := range []v1.Hash{appImg.Digest(), multiAmd.Digest()} {
-		if got, err := images.VerifySignatures(ctx, l, d, []crypto.PublicKey{wrong, right}); err != nil || !slices.Equal(got, []int{1}) {
+		if got, err := imagesig.VerifySignatures(ctx, l, d, []crypto.PublicKey{wrong, right}); err != nil || !slices.Equal(got, []int{1}) {
 			t.Errorf("VerifySignatures(%s, [wrong, right]) = %v, %v; want [1], nil", d, got, err)
 		}
-		if _, err := images.VerifySignatures(ctx, l, d, []crypto.PublicKey{wrong}); !errors.Is(err, images.ErrUntrusted) {
+		if _, err := imagesig.VerifySignatures(ctx, l, d, []crypto.PublicKey{wrong}); !errors.Is(err, images.ErrUntrusted) {
 			t.Errorf("VerifySignatures(%s, wrong key): %v, want ErrUntrusted", d, err)
 		}
 	}
-	if _, err := images.VerifyAttestations(ctx, l, appImg.Digest(), []crypto.PublicKey{right}); err != nil {
+	if _, err := imagesig.VerifyAttestations(ctx, l, appImg.Digest(), []crypto.PublicKey{right}); err != nil {
 		t.Errorf("VerifyAttestations(app, right key): %v", err)
 	}
-	if _, err := images.VerifyAttestations(ctx, l, appImg.Digest(), []crypto.PublicKey{wrong}); !errors.Is(err, images.ErrUntrusted) {
+	if _, err := imagesig.VerifyAttestations(ctx, l, appImg.Digest(), []crypto.PublicKey{wrong}); !errors.Is(err, images.ErrUntrusted) {
 		t.Errorf("VerifyAttestations(app, wrong key): %v, want ErrUntrusted", err)
 	}
-	if _, err := images.VerifyAttestations(ctx, l, multiAmd.Digest(), []crypto.PublicKey{right}); !errors.Is(err, images.ErrUntrusted) {
+	if _, err := imagesig.VerifyAttestations(ctx, l, multiAmd.Digest(), []crypto.PublicKey{right}); !errors.Is(err, images.ErrUntrusted) {
 		t.Errorf("VerifyAttestations(multi, none carried): %v, want ErrUntrusted", err)
 	}
 

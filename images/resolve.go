@@ -7,10 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 )
 
 // Role says what an entry of a layout's index.json is.
@@ -436,27 +434,22 @@ func (r *resolver) artifact(ctx context.Context, role Role, subject v1.Hash, tag
 }
 
 // cosignTag returns the tag under which cosign stores the signatures or
-// attestations of h: "sha256-<hex>.sig" or "sha256-<hex>.att". Cosign's
-// own naming is used, with the repository fixed, so that COSIGN_REPOSITORY
-// does not move it.
+// attestations of h: "sha256-<hex>.sig" or "sha256-<hex>.att", as
+// cosign's ociremote.SignatureTag and AttestationTag name them (the
+// registry tests find what the cosign CLI signed under them); written out
+// here so that images does not link cosign. COSIGN_REPOSITORY does not move it.
 func cosignTag(role Role, h v1.Hash) (string, error) {
-	repo, err := name.NewRepository("registry.invalid/cosign")
-	if err != nil {
-		return "", err
-	}
-	d := repo.Digest(h.String())
-	opt := ociremote.WithTargetRepository(repo)
-	var t name.Tag
+	var suffix string
 	switch role {
 	case RoleSignature:
-		t, err = ociremote.SignatureTag(d, opt)
+		suffix = ".sig"
 	case RoleAttestation:
-		t, err = ociremote.AttestationTag(d, opt)
+		suffix = ".att"
 	default:
 		return "", fmt.Errorf("no cosign tag for %s", role)
 	}
-	if err != nil {
-		return "", err
+	if h.Algorithm == "" || h.Hex == "" {
+		return "", fmt.Errorf("no cosign tag for digest %q", h)
 	}
-	return t.TagStr(), nil
+	return h.Algorithm + "-" + h.Hex + suffix, nil
 }

@@ -72,6 +72,8 @@ note "warm-up read of the sample ($PAYLOAD_FILES files, $PAYLOAD_BYTES bytes)"
 declare -a OPS=()
 declare -A SECS=() RSS=()
 
+# Setups of measurements that write a tree end with sync, so that one run's
+# write-back does not slow the next.
 # measure NAME SETUP SCRIPT: runs SETUP (untimed) then SCRIPT under bash,
 # BENCH_RUNS times; keeps the best wall time and the highest peak RSS.
 measure() {
@@ -109,7 +111,7 @@ measure "offkit build" \
 KIT_BYTES="$(stat -c %s "$WORK/kit.tar.zst")"
 
 measure "manual verify" \
-	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"' \
+	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"; sync' \
 	'zstd -dc "$BENCH_WORK/kit.tar.zst" | tar -x -C "$BENCH_WORK/x"
 	 cd "$BENCH_WORK/x/$BENCH_KIT_ROOT"
 	 sha256sum --check --strict --quiet SHA256SUMS
@@ -121,11 +123,11 @@ measure "offkit verify" \
 	'"$BENCH_OFFKIT" verify "$BENCH_WORK/kit.tar.zst" --key "$BENCH_WORK/bench.pub"'
 
 measure "offkit unpack" \
-	'rm -rf "$BENCH_WORK/u"; mkdir -p "$BENCH_WORK/u"' \
+	'rm -rf "$BENCH_WORK/u"; mkdir -p "$BENCH_WORK/u"; sync' \
 	'"$BENCH_OFFKIT" unpack "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/u" --key "$BENCH_WORK/bench.pub"'
 
 measure "unpack --no-sync" \
-	'rm -rf "$BENCH_WORK/u"; mkdir -p "$BENCH_WORK/u"' \
+	'rm -rf "$BENCH_WORK/u"; mkdir -p "$BENCH_WORK/u"; sync' \
 	'"$BENCH_OFFKIT" unpack "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/u" --key "$BENCH_WORK/bench.pub" --no-sync'
 rm -rf "$WORK/u"
 
@@ -134,12 +136,12 @@ measure "zstd -dc" \
 	'zstd -dc "$BENCH_WORK/kit.tar.zst" >/dev/null'
 
 measure "tar --zstd -x" \
-	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"' \
+	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"; sync' \
 	'tar --zstd -xf "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/x"'
 rm -rf "$WORK/x"
 
 measure "tar -x + sync" \
-	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"' \
+	'rm -rf "$BENCH_WORK/x"; mkdir -p "$BENCH_WORK/x"; sync' \
 	'tar --zstd -xf "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/x"; sync -f "$BENCH_WORK/x"'
 rm -rf "$WORK/x"
 

@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/internal/fsutil"
 	"github.com/offkit/offkit/manifest"
 )
 
@@ -84,7 +84,7 @@ func New(dir string, opts Options) (*Unpacker, error) {
 	// .lock unlocked knows its run is gone, never just starting.
 	lock, err := os.OpenFile(filepath.Join(staging, lockName+".new"), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err == nil {
-		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err = fsutil.TryLock(lock)
 	}
 	if err == nil {
 		err = os.Rename(filepath.Join(staging, lockName+".new"), filepath.Join(staging, lockName))
@@ -159,15 +159,14 @@ func inspect(staging string) (*os.File, stagingState) {
 	if err != nil {
 		return nil, live
 	}
-	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+	if fsutil.TryLock(f) != nil {
 		f.Close()
 		return nil, live
 	}
 	// A run that ends removes its staging, lock file included, before it
 	// releases the lock: if ours was opened just before that, it is
 	// unlinked now, and there is nothing to clean (or to report).
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil || st.Nlink == 0 {
+	if fsutil.Removed(f) {
 		f.Close()
 		return nil, gone
 	}
@@ -299,7 +298,7 @@ func (u *Unpacker) Commit() error {
 		return err
 	}
 	u.target = to
-	if err := syncDir(u.dir); err != nil && !u.opts.NoSync {
+	if err := fsutil.SyncDir(u.dir); err != nil && !u.opts.NoSync {
 		return err
 	}
 	u.cleanup()
@@ -329,13 +328,4 @@ func (u *Unpacker) cleanup() {
 		u.lock.Close()
 		u.lock = nil
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -8,9 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
+	"github.com/offkit/offkit/internal/fsutil"
 	"github.com/offkit/offkit/manifest"
 )
 
@@ -159,7 +159,7 @@ func (s *State) lock() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := fsutil.Lock(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("state: lock %s: %w", f.Name(), err)
 	}
@@ -192,12 +192,7 @@ func writeAtomic(path string, data []byte) (err error) {
 	if err = os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
+	if err = fsutil.SyncDir(dir); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
 	return nil

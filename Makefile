@@ -36,6 +36,9 @@ tools:
 
 test: tools
 	$(TOOLS_ENV) OFFKIT_REQUIRE_INTEROP=1 go test -count=1 -timeout 30m ./...
+	@# offkit must keep building where auditors and sites run it.
+	GOOS=darwin go build ./...
+	GOOS=windows go build ./...
 
 lint:
 	@out="$$(gofmt -l .)"; \

@@ -71,13 +71,14 @@ func FoldKey(p string) string {
 
 // IsReservedPath reports whether p, relative to the kit root, is reserved for
 // kit metadata and so may not be used by a component: anything whose first
-// element is sbom, SHA256SUMS, SHA256SUMS.*, or a signature name (*.sig,
-// *.dsse.json, *.sigstore.json) — so a payload directory can never take the
-// place of a metadata file when the kit is extracted. Case-insensitive.
+// element is sbom, images (the image layout of format v2), SHA256SUMS,
+// SHA256SUMS.*, or a signature name (*.sig, *.dsse.json, *.sigstore.json) —
+// so a payload directory can never take the place of a metadata file when
+// the kit is extracted. Case-insensitive.
 func IsReservedPath(p string) bool {
 	first, _, _ := strings.Cut(FoldKey(p), "/")
 	sums := strings.ToLower(SumsName)
-	return first == SBOMDir || first == sums || strings.HasPrefix(first, sums+".") ||
+	return first == SBOMDir || first == ImagesPath || first == sums || strings.HasPrefix(first, sums+".") ||
 		strings.HasSuffix(first, ".sig") || strings.HasSuffix(first, ".dsse.json") || strings.HasSuffix(first, ".sigstore.json")
 }
 

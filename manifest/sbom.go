@@ -24,9 +24,12 @@ func ComponentSBOMPath(component string) string { return SBOMDir + "/" + compone
 // KitSBOM generates the kit's SPDX 2.3 document from its manifest: a package
 // for the kit that CONTAINS a package per component, each of which CONTAINS
 // its files with their SHA256; provided component SBOMs are files of the kit
-// package that DESCRIBE (DESCRIBED_BY) their component. Its created time is
-// the manifest's and its namespace is derived from the kit's content, so the
-// same kit always gives the same document.
+// package that DESCRIBE (DESCRIBED_BY) their component. An image component's
+// package is the image: its version and SHA256 checksum are the pinned
+// digest, its purl pkg:oci/..., and it contains no files; the image layout's
+// files are files of the kit package. Its created time is the manifest's and
+// its namespace is derived from the kit's content, so the same kit always
+// gives the same document.
 func KitSBOM(m *Manifest) *spdx.Document {
 	// The namespace digest covers every path and digest the document lists.
 	var ns bytes.Buffer
@@ -70,11 +73,15 @@ func KitSBOM(m *Manifest) *spdx.Document {
 		if c.Pending {
 			comment += " (pending: declared, not yet delivered)"
 		}
-		doc.Packages = append(doc.Packages, &spdx.Package{
-			PackageName: c.Name, PackageSPDXIdentifier: pid, PackageVersion: m.Version,
-			PackageDownloadLocation: "NOASSERTION", FilesAnalyzed: true, IsFilesAnalyzedTagPresent: true,
-			PackageComment: comment,
-		})
+		if c.Image != nil {
+			doc.Packages = append(doc.Packages, imagePackage(c.Name, pid, c.Image))
+		} else {
+			doc.Packages = append(doc.Packages, &spdx.Package{
+				PackageName: c.Name, PackageSPDXIdentifier: pid, PackageVersion: m.Version,
+				PackageDownloadLocation: "NOASSERTION", FilesAnalyzed: true, IsFilesAnalyzedTagPresent: true,
+				PackageComment: comment,
+			})
+		}
 		rel(kitPkg, pid, "CONTAINS")
 		for _, f := range c.Files {
 			addFile(pid, f.Path, f.Digest)
@@ -84,8 +91,69 @@ func KitSBOM(m *Manifest) *spdx.Document {
 			rel(pid, sid, "DESCRIBED_BY")
 		}
 	}
+	if m.Images != nil {
+		for _, f := range m.Images.Files {
+			addFile(kitPkg, f.Path, f.Digest)
+		}
+	}
 	doc.DocumentNamespace = NamespacePrefix + m.Root() + "-" + SHA256(ns.Bytes()).Hex()
 	return doc
+}
+
+// imagePackage returns the SPDX package of an image component.
+func imagePackage(name string, id common.ElementID, img *ImageRef) *spdx.Package {
+	comment := "offkit image component: " + img.Reference
+	if len(img.Platforms) > 0 {
+		comment += " (platforms " + strings.Join(img.Platforms, ", ") + ")"
+	}
+	return &spdx.Package{
+		PackageName: name, PackageSPDXIdentifier: id, PackageVersion: img.Digest.String(),
+		PackageDownloadLocation: "NOASSERTION", FilesAnalyzed: false, IsFilesAnalyzedTagPresent: true,
+		PackageChecksums: []common.Checksum{{Algorithm: common.SHA256, Value: img.Digest.Hex()}},
+		PackageExternalReferences: []*spdx.PackageExternalReference{{
+			Category: "PACKAGE-MANAGER", RefType: "purl", Locator: ImagePURL(name, img),
+		}},
+		PackageComment: comment, PrimaryPackagePurpose: "CONTAINER",
+	}
+}
+
+// ImagePURL returns the package URL of an image, as the purl specification
+// defines the oci type: pkg:oci/<name>@sha256%3A<hex>, where name is the
+// last element of the repository (the component's name when there is
+// none), with the qualifiers repository_url (the repository, registry host
+// included) and tag, when known.
+func ImagePURL(component string, img *ImageRef) string {
+	name := component
+	if img.Repository != "" {
+		name = img.Repository[strings.LastIndexByte(img.Repository, '/')+1:]
+	}
+	u := "pkg:oci/" + purlEscape(strings.ToLower(name), false) + "@" + purlEscape(img.Digest.String(), false)
+	var q []string
+	if img.Repository != "" {
+		q = append(q, "repository_url="+purlEscape(img.Repository, true))
+	}
+	if img.Tag != "" {
+		q = append(q, "tag="+purlEscape(img.Tag, false))
+	}
+	if len(q) > 0 {
+		u += "?" + strings.Join(q, "&")
+	}
+	return u
+}
+
+// purlEscape percent-encodes every byte but the unreserved characters of
+// RFC 3986 (and '/', when slash is true).
+func purlEscape(s string, slash bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || (slash && c == '/') {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // MarshalSBOM encodes an SPDX document as JSON (tools-golang's writer).
@@ -130,7 +198,8 @@ func ParseSBOM(data []byte) (*spdx.Document, error) {
 
 // CheckKitSBOM verifies that the kit's SPDX document agrees with the kit:
 // it lists exactly the files of SHA256SUMS other than itself, each with the
-// same SHA256, and a package for every component of the manifest.
+// same SHA256, and a package for every component of the manifest; an image
+// component's package has the image's digest as its SHA256 checksum.
 func CheckKitSBOM(doc *spdx.Document, m *Manifest, sums Sums) error {
 	want := sums.Map()
 	delete(want, KitSBOMName)
@@ -168,13 +237,25 @@ func CheckKitSBOM(doc *spdx.Document, m *Manifest, sums Sums) error {
 		sort.Strings(missing)
 		return malformed("SBOM does not list %d file(s) of %s, first %q", len(missing), SumsName, missing[0])
 	}
-	pkgs := map[string]bool{}
+	pkgs := map[string][]*spdx.Package{}
 	for _, p := range doc.Packages {
-		pkgs[p.PackageName] = true
+		pkgs[p.PackageName] = append(pkgs[p.PackageName], p)
 	}
 	for _, c := range m.Components {
-		if !pkgs[c.Name] {
+		if len(pkgs[c.Name]) == 0 {
 			return malformed("SBOM has no package for component %q", c.Name)
+		}
+		if c.Image == nil {
+			continue
+		}
+		found := false
+		for _, p := range pkgs[c.Name] {
+			for _, sum := range p.PackageChecksums {
+				found = found || (sum.Algorithm == common.SHA256 && sum.Value == c.Image.Digest.Hex())
+			}
+		}
+		if !found {
+			return malformed("SBOM has no package for image component %q with its digest %s", c.Name, c.Image.Digest)
 		}
 	}
 	return nil

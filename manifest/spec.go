@@ -30,6 +30,7 @@ const (
 	TypeDocs       = "docs"
 	TypeTooling    = "tooling"
 	TypeOther      = "other"
+	TypeImage      = "image" // only, and always, for image components
 )
 
 // Spec is a parsed and validated kit.yaml.
@@ -39,6 +40,9 @@ type Spec struct {
 	Description string            `json:"description,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	Components  []ComponentSpec   `json:"components"`
+
+	file  string         // the document's name, for FieldError
+	lines map[string]int // line of every field, for FieldError
 }
 
 // ComponentSpec is one entry of kit.yaml's components list.
@@ -47,15 +51,43 @@ type ComponentSpec struct {
 	Type        string   `json:"type,omitempty"` // defaults to "other"
 	Description string   `json:"description,omitempty"`
 	From        string   `json:"from,omitempty"` // relative to kit.yaml
-	Path        string   `json:"path"`           // relative to the kit root
+	Path        string   `json:"path,omitempty"` // relative to the kit root; "" for an image component
 	SBOM        string   `json:"sbom,omitempty"` // relative to kit.yaml
 	Include     []string `json:"include,omitempty"`
 	Exclude     []string `json:"exclude,omitempty"`
 	Pending     bool     `json:"pending,omitempty"`
+	// Image is an image component's source: a registry reference,
+	// "oci:DIR[:REF]" or "docker-archive:FILE[:REF]", with relative paths
+	// relative to kit.yaml. An image component has Type TypeImage and no
+	// From, Path, Include, Exclude or Pending.
+	Image string `json:"image,omitempty"`
+	// Platforms filter an image index ("linux/amd64"); only with Image.
+	Platforms []string `json:"platforms,omitempty"`
 }
+
+// IsImage reports whether c is an image component.
+func (c *ComponentSpec) IsImage() bool { return c.Image != "" }
 
 // Root returns the kit's root directory name, "<name>-<version>".
 func (s *Spec) Root() string { return s.Name + "-" + s.Version }
+
+// HasImages reports whether the spec has an image component, and so builds
+// a format v2 kit.
+func (s *Spec) HasImages() bool {
+	for i := range s.Components {
+		if s.Components[i].IsImage() {
+			return true
+		}
+	}
+	return false
+}
+
+// FieldError returns err as a *FieldError naming the spec's file and the
+// line of field ("components[2].image"), for errors found after parsing,
+// such as an image source that does not resolve.
+func (s *Spec) FieldError(field string, err error) error {
+	return &FieldError{File: s.file, Line: s.lines[field], Field: field, Err: err}
+}
 
 // ParseSpec parses kit.yaml. file names the document in errors. The spec
 // must satisfy schemas/kit.schema.json and the rules of docs/FORMAT.md
@@ -76,6 +108,7 @@ func ParseSpec(data []byte, file string) (*Spec, error) {
 	if err := s.check(file, lines); err != nil {
 		return nil, err
 	}
+	s.file, s.lines = file, lines
 	return &s, nil
 }
 
@@ -133,6 +166,8 @@ func (y *specYAML) UnmarshalYAML(n *yaml.Node) error {
 			Include     []string `yaml:"include"`
 			Exclude     []string `yaml:"exclude"`
 			Pending     bool     `yaml:"pending"`
+			Image       string   `yaml:"image"`
+			Platforms   []string `yaml:"platforms"`
 		} `yaml:"components"`
 	}
 	if err := n.Decode(&raw); err != nil {
@@ -141,12 +176,17 @@ func (y *specYAML) UnmarshalYAML(n *yaml.Node) error {
 	*y.s = Spec{Name: raw.Name, Version: raw.Version, Description: raw.Description, Labels: raw.Labels}
 	for _, c := range raw.Components {
 		t := c.Type
-		if t == "" {
+		switch {
+		case t != "":
+		case c.Image != "":
+			t = TypeImage
+		default:
 			t = TypeOther
 		}
 		y.s.Components = append(y.s.Components, ComponentSpec{
 			Name: c.Name, Type: t, Description: c.Description, From: c.From, Path: c.Path,
 			SBOM: c.SBOM, Include: c.Include, Exclude: c.Exclude, Pending: c.Pending,
+			Image: c.Image, Platforms: c.Platforms,
 		})
 	}
 	return nil
@@ -170,6 +210,11 @@ func (s *Spec) check(file string, lines map[string]int) error {
 		if c.Name == "kit" {
 			return fail(f+".name", malformed("component name \"kit\" is reserved (sbom/kit.spdx.json is the kit's own SBOM)"))
 		}
+		if c.IsImage() {
+			// Checked by the schema: no from, path, include, exclude or
+			// pending; type image. The source is parsed when it is resolved.
+			continue
+		}
 		if err := CheckPath(c.Path); err != nil {
 			return fail(f+".path", err)
 		}
@@ -183,6 +228,9 @@ func (s *Spec) check(file string, lines map[string]int) error {
 		}
 		for j := range i {
 			o := s.Components[j]
+			if o.IsImage() {
+				continue
+			}
 			if Within(FoldKey(c.Path), FoldKey(o.Path)) || Within(FoldKey(o.Path), FoldKey(c.Path)) {
 				return fail(f+".path", fmt.Errorf("%w: %q overlaps components[%d].path %q", ErrUnsafePath, c.Path, j, o.Path))
 			}
@@ -290,6 +338,17 @@ func schemaError(file string, ve *jsonschema.ValidationError, lines map[string]i
 		return &FieldError{File: file, Line: lines[field], Field: field, Err: malformed("unknown field")}
 	}
 	msg := leaf.ErrorKind.LocalizedString(printer)
+	if _, ok := leaf.ErrorKind.(*kind.FalseSchema); ok {
+		// A field the schema forbids in this context.
+		switch {
+		case field == "images":
+			msg = "not allowed in a formatVersion 1 manifest (a kit with images is formatVersion 2)"
+		case strings.HasSuffix(field, ".platforms"):
+			msg = "allowed only in an image component (with image)"
+		default:
+			msg = "not allowed in an image component (which has no from, path, include, exclude or pending)"
+		}
+	}
 	if strings.Contains(msg, "'not' failed") {
 		msg = "unsafe path: absolute, or has a '.', '..' or empty element, a backslash or a trailing slash"
 	}

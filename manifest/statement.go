@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strings"
 	"time"
 
 	ita1 "github.com/in-toto/attestation/go/v1"
@@ -15,12 +16,39 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// Identifiers of kit format v1.
+// Identifiers of the kit format. A kit without images is format v1; a kit
+// that carries images is format v2 (docs/FORMAT.md, Versioning). Readers
+// accept both.
 const (
-	FormatVersion = 1
-	StatementType = "https://in-toto.io/Statement/v1"
-	PredicateType = "https://offkit.dev/kit-manifest/v1"
-	PayloadType   = "application/vnd.in-toto+json"
+	FormatVersion   = 1
+	FormatVersion2  = 2
+	StatementType   = "https://in-toto.io/Statement/v1"
+	PredicateType   = "https://offkit.dev/kit-manifest/v1"
+	PredicateTypeV2 = "https://offkit.dev/kit-manifest/v2"
+	PayloadType     = "application/vnd.in-toto+json"
+)
+
+// PredicateTypeFor returns the predicate type of a manifest of format
+// version v, "" for a version offkit does not know.
+func PredicateTypeFor(v int) string {
+	switch v {
+	case FormatVersion:
+		return PredicateType
+	case FormatVersion2:
+		return PredicateTypeV2
+	}
+	return ""
+}
+
+// ImagesPath is where a v2 kit holds its OCI image layout, and the path of
+// every image component.
+const ImagesPath = "images"
+
+// Roles of the artifacts carried with an image (ImageArtifact.Role).
+const (
+	RoleSignature   = "signature"
+	RoleAttestation = "attestation"
+	RoleReferrer    = "referrer"
 )
 
 // Mode strings a kit may carry: files are 0644 or, when the source had any
@@ -41,9 +69,18 @@ type Manifest struct {
 	Created       string            `json:"created"` // RFC 3339, UTC, whole seconds
 	Tool          Tool              `json:"tool"`
 	Components    []Component       `json:"components"`
-	SBOM          FileRef           `json:"sbom"`      // the kit's SPDX document
-	FileCount     int               `json:"fileCount"` // payload files, all components
-	TotalSize     int64             `json:"totalSize"` // payload bytes, all components
+	SBOM          FileRef           `json:"sbom"`             // the kit's SPDX document
+	FileCount     int               `json:"fileCount"`        // payload files, all components and Images
+	TotalSize     int64             `json:"totalSize"`        // payload bytes, all components and Images
+	Images        *Images           `json:"images,omitempty"` // format v2 only
+}
+
+// Images is a v2 kit's OCI image layout: one layout at Path holding every
+// image of its image components, each blob once.
+type Images struct {
+	Path  string `json:"path"`  // always ImagesPath
+	Size  int64  `json:"size"`  // total bytes of Files
+	Files []File `json:"files"` // every layout file, kit-root-relative, mode 0644, sorted bytewise
 }
 
 // Tool names the program that built the kit.
@@ -54,14 +91,37 @@ type Tool struct {
 
 // Component is one kit.yaml component as built.
 type Component struct {
-	Name        string   `json:"name"`
-	Type        string   `json:"type"`
-	Path        string   `json:"path"`
-	Description string   `json:"description,omitempty"`
-	Pending     bool     `json:"pending,omitempty"`
-	SBOM        *FileRef `json:"sbom,omitempty"` // the SPDX document provided for it
-	Size        int64    `json:"size"`
-	Files       []File   `json:"files"`
+	Name        string    `json:"name"`
+	Type        string    `json:"type"`
+	Path        string    `json:"path"`
+	Description string    `json:"description,omitempty"`
+	Pending     bool      `json:"pending,omitempty"`
+	SBOM        *FileRef  `json:"sbom,omitempty"` // the SPDX document provided for it
+	Size        int64     `json:"size"`
+	Files       []File    `json:"files"`
+	Image       *ImageRef `json:"image,omitempty"` // set for image components (format v2)
+}
+
+// ImageRef is the image an image component carries. An image component has
+// Type TypeImage, Path ImagesPath, Size 0 and no Files: its blobs are files
+// of the manifest's Images, shared between images.
+type ImageRef struct {
+	Reference  string          `json:"reference"`           // the source as written in kit.yaml
+	Repository string          `json:"repository"`          // with its registry host ("registry.example.org/team/app"); "" if the source names none
+	Tag        string          `json:"tag,omitempty"`       // the tag the image was named by, if any
+	Digest     Digest          `json:"digest"`              // the pinned manifest or index digest
+	MediaType  string          `json:"mediaType"`           // of the pinned manifest or index
+	Platforms  []string        `json:"platforms,omitempty"` // the platform filter applied to an index
+	Artifacts  []ImageArtifact `json:"artifacts,omitempty"` // carried signatures, attestations and referrers
+}
+
+// ImageArtifact is a cosign signature or attestation, or an OCI 1.1
+// referrer, carried with an image.
+type ImageArtifact struct {
+	Role    string `json:"role"`          // RoleSignature, RoleAttestation or RoleReferrer
+	Subject Digest `json:"subject"`       // the manifest it belongs to
+	Digest  Digest `json:"digest"`        // the artifact manifest's digest
+	Tag     string `json:"tag,omitempty"` // "sha256-<hex>.sig" or ".att"; "" for referrers
 }
 
 // File is one payload file.
@@ -90,18 +150,42 @@ func (m *Manifest) Marshal() ([]byte, error) { return marshalCanonical(m) }
 
 // Check verifies the rules of a manifest that its schema cannot express:
 // safe, unique, non-reserved paths; files inside their component; totals that
-// add up.
+// add up; and, in format v2, image components and the image layout's files
+// (docs/FORMAT.md, "The manifest predicate").
 func (m *Manifest) Check() error {
-	if m.FormatVersion != FormatVersion {
-		return malformed("manifest formatVersion %d is not supported (want %d)", m.FormatVersion, FormatVersion)
+	switch m.FormatVersion {
+	case FormatVersion:
+		if m.Images != nil {
+			return malformed("manifest: a formatVersion 1 manifest may not have images")
+		}
+	case FormatVersion2:
+		if m.Images == nil {
+			return malformed("manifest: a formatVersion 2 manifest must have images")
+		}
+	default:
+		return malformed("manifest formatVersion %d is not supported (want %d or %d)", m.FormatVersion, FormatVersion, FormatVersion2)
 	}
 	if _, err := m.CreatedTime(); err != nil {
 		return malformed("manifest created %q is not an RFC 3339 time", m.Created)
 	}
 	seen := map[string]string{} // fold key -> path, of files and their directories
 	isDir := map[string]bool{}
+	addPath := func(p string) error {
+		if other, dup := seen[FoldKey(p)]; dup {
+			return fmt.Errorf("%w: manifest: %q collides with %q", ErrUnsafePath, p, other)
+		}
+		seen[FoldKey(p)] = p
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			k := FoldKey(d)
+			if other, ok := seen[k]; ok && (other != d || !isDir[k]) {
+				return fmt.Errorf("%w: manifest: directory %q collides with %q", ErrUnsafePath, d, other)
+			}
+			seen[k], isDir[k] = d, true
+		}
+		return nil
+	}
 	names := map[string]bool{}
-	var count int
+	var count, imageComps int
 	var total int64
 	for _, c := range m.Components {
 		if names[c.Name] {
@@ -114,6 +198,13 @@ func (m *Manifest) Check() error {
 		if c.Pending && len(c.Files) > 0 {
 			return malformed("manifest component %q is pending but has files", c.Name)
 		}
+		if c.Image != nil || c.Type == TypeImage {
+			if err := c.checkImage(m.FormatVersion); err != nil {
+				return err
+			}
+			imageComps++
+			continue
+		}
 		var size int64
 		for _, f := range c.Files {
 			if err := CheckPath(f.Path); err != nil {
@@ -122,16 +213,8 @@ func (m *Manifest) Check() error {
 			if !Within(f.Path, c.Path) || IsReservedPath(f.Path) {
 				return fmt.Errorf("%w: manifest component %q: file %q is outside its path %q", ErrUnsafePath, c.Name, f.Path, c.Path)
 			}
-			if other, dup := seen[FoldKey(f.Path)]; dup {
-				return fmt.Errorf("%w: manifest: %q collides with %q", ErrUnsafePath, f.Path, other)
-			}
-			seen[FoldKey(f.Path)] = f.Path
-			for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
-				k := FoldKey(d)
-				if other, ok := seen[k]; ok && (other != d || !isDir[k]) {
-					return fmt.Errorf("%w: manifest: directory %q collides with %q", ErrUnsafePath, d, other)
-				}
-				seen[k], isDir[k] = d, true
+			if err := addPath(f.Path); err != nil {
+				return err
 			}
 			if f.Size < 0 {
 				return malformed("manifest file %q has a negative size", f.Path)
@@ -144,10 +227,91 @@ func (m *Manifest) Check() error {
 		count += len(c.Files)
 		total += size
 	}
+	if m.Images != nil {
+		if imageComps == 0 {
+			return malformed("manifest: images, but no image component")
+		}
+		size, err := m.Images.check(addPath)
+		if err != nil {
+			return err
+		}
+		count += len(m.Images.Files)
+		total += size
+	}
 	if count != m.FileCount || total != m.TotalSize {
 		return malformed("manifest fileCount/totalSize (%d/%d) do not match its files (%d/%d)", m.FileCount, m.TotalSize, count, total)
 	}
 	return nil
+}
+
+// checkImage checks an image component: only in format v2, of type image,
+// at ImagesPath, with an image and no files of its own.
+func (c *Component) checkImage(version int) error {
+	switch {
+	case version != FormatVersion2:
+		return malformed("manifest component %q: an image component needs formatVersion %d", c.Name, FormatVersion2)
+	case c.Image == nil || c.Type != TypeImage:
+		return malformed("manifest component %q: an image component has type %q and an image, and only it", c.Name, TypeImage)
+	case c.Path != ImagesPath:
+		return malformed("manifest component %q: an image component's path must be %q", c.Name, ImagesPath)
+	case c.Pending || c.Size != 0 || len(c.Files) != 0:
+		return malformed("manifest component %q: an image component has no files of its own (its blobs are in images)", c.Name)
+	case c.Image.Digest.IsZero():
+		return malformed("manifest component %q: image has no digest", c.Name)
+	}
+	for _, a := range c.Image.Artifacts {
+		if a.Subject.IsZero() || a.Digest.IsZero() {
+			return malformed("manifest component %q: image %s artifact has no digest or subject", c.Name, a.Role)
+		}
+	}
+	return nil
+}
+
+// check checks the layout's files: under ImagesPath, mode 0644, unique,
+// sorted bytewise, and adding up to Size. It returns their total size.
+func (im *Images) check(addPath func(string) error) (int64, error) {
+	if im.Path != ImagesPath {
+		return 0, malformed("manifest images: path %q is not %q", im.Path, ImagesPath)
+	}
+	var size int64
+	for i, f := range im.Files {
+		if err := CheckPath(f.Path); err != nil {
+			return 0, fmt.Errorf("manifest images: %w", err)
+		}
+		if !strings.HasPrefix(f.Path, ImagesPath+"/") {
+			return 0, fmt.Errorf("%w: manifest images: file %q is outside %s/", ErrUnsafePath, f.Path, ImagesPath)
+		}
+		if i > 0 && f.Path <= im.Files[i-1].Path {
+			return 0, malformed("manifest images: files are not sorted bytewise, or %q is listed twice", f.Path)
+		}
+		if f.Mode != ModeFile {
+			return 0, malformed("manifest images: file %q has mode %s, not %s", f.Path, f.Mode, ModeFile)
+		}
+		if f.Size < 0 {
+			return 0, malformed("manifest file %q has a negative size", f.Path)
+		}
+		if err := addPath(f.Path); err != nil {
+			return 0, err
+		}
+		size += f.Size
+	}
+	if size != im.Size {
+		return 0, malformed("manifest images: size %d is not the sum of its files (%d)", im.Size, size)
+	}
+	return size, nil
+}
+
+// AllFiles returns every payload file the manifest lists: the components'
+// files, then the image layout's.
+func (m *Manifest) AllFiles() []File {
+	var out []File
+	for _, c := range m.Components {
+		out = append(out, c.Files...)
+	}
+	if m.Images != nil {
+		out = append(out, m.Images.Files...)
+	}
+	return out
 }
 
 // Statement is an in-toto Statement v1 as carried in a kit: its subjects are
@@ -178,7 +342,11 @@ func NewStatement(m *Manifest, sums Sums) (*Statement, error) {
 	}
 	subj = append(subj, Subject{Name: SumsName, Digest: map[string]string{Algorithm: SHA256(sums.Marshal()).Hex()}})
 	sort.Slice(subj, func(i, j int) bool { return subj[i].Name < subj[j].Name })
-	return &Statement{Type: StatementType, Subject: subj, PredicateType: PredicateType, Predicate: pred}, nil
+	pt := PredicateTypeFor(m.FormatVersion)
+	if pt == "" {
+		return nil, malformed("manifest formatVersion %d is not supported", m.FormatVersion)
+	}
+	return &Statement{Type: StatementType, Subject: subj, PredicateType: pt, Predicate: pred}, nil
 }
 
 // Marshal encodes s canonically: this is the DSSE payload.
@@ -208,8 +376,9 @@ const MaxStatementSize = 48 << 20
 
 // ParseStatement parses a DSSE payload strictly: it must be an in-toto
 // Statement v1 (checked also by the reference implementation,
-// github.com/in-toto/attestation) of PredicateType whose predicate satisfies
-// schemas/manifest.schema.json and Manifest.Check.
+// github.com/in-toto/attestation) of PredicateType or PredicateTypeV2 whose
+// predicate satisfies schemas/manifest.schema.json and Manifest.Check, and
+// whose formatVersion matches the predicate type.
 func ParseStatement(payload []byte) (*Statement, *Manifest, error) {
 	if len(payload) > MaxStatementSize {
 		return nil, nil, malformed("statement is larger than %d bytes", MaxStatementSize)
@@ -221,8 +390,8 @@ func ParseStatement(payload []byte) (*Statement, *Manifest, error) {
 	if s.Type != StatementType {
 		return nil, nil, malformed("statement _type %q is not %q", s.Type, StatementType)
 	}
-	if s.PredicateType != PredicateType {
-		return nil, nil, malformed("statement predicateType %q is not %q", s.PredicateType, PredicateType)
+	if s.PredicateType != PredicateType && s.PredicateType != PredicateTypeV2 {
+		return nil, nil, malformed("statement predicateType %q is not %q or %q", s.PredicateType, PredicateType, PredicateTypeV2)
 	}
 	if _, err := s.Subjects(); err != nil {
 		return nil, nil, err
@@ -239,6 +408,9 @@ func ParseStatement(payload []byte) (*Statement, *Manifest, error) {
 	m, err := parseManifest(s.Predicate, false) // unmarshalStrict checked it all
 	if err != nil {
 		return nil, nil, err
+	}
+	if want := PredicateTypeFor(m.FormatVersion); s.PredicateType != want {
+		return nil, nil, malformed("statement predicateType %q is not %q, the type of a formatVersion %d manifest", s.PredicateType, want, m.FormatVersion)
 	}
 	return &s, m, nil
 }

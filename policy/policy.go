@@ -244,7 +244,7 @@ func (p *Policy) Evaluate(in Input) ([]Gate, error) {
 	}
 	if p.Threshold > 0 || len(p.Keys) > 0 {
 		need := max(p.Threshold, 1)
-		n, of := len(in.Signers), "trusted keys"
+		n, of := len(in.Signers), "the trusted keys"
 		if len(p.Keys) > 0 {
 			n, of = 0, fmt.Sprintf("the policy's %d key(s)", len(p.Keys))
 			for _, k := range p.Keys {

@@ -228,8 +228,8 @@ func TestPolicyEvaluate(t *testing.T) {
 		{name: "maxAge beyond a time.Duration", doc: "kit:\n  maxAge: 9999999d\n" + pending, now: created.Add(200 * 365 * 24 * time.Hour), gate: "kit.maxAge", ok: true, detail: "policy allows at most 9999999d"},
 		{name: "bad creation time", doc: "kit:\n  maxAge: 1h\n" + pending, mod: func(m *manifest.Manifest) { m.Created = "yesterday" }, gate: "kit.maxAge", detail: "creation time"},
 
-		{name: "threshold of any trusted keys", doc: "trust:\n  threshold: 2\n" + pending, signers: []string{"x", "y"}, gate: "trust.threshold", ok: true, detail: "signed by 2 of trusted keys"},
-		{name: "threshold of any trusted keys, too few", doc: "trust:\n  threshold: 2\n" + pending, signers: []string{"x"}, gate: "trust.threshold", detail: "signed by 1 of trusted keys, policy requires 2"},
+		{name: "threshold of any trusted keys", doc: "trust:\n  threshold: 2\n" + pending, signers: []string{"x", "y"}, gate: "trust.threshold", ok: true, detail: "signed by 2 of the trusted keys"},
+		{name: "threshold of any trusted keys, too few", doc: "trust:\n  threshold: 2\n" + pending, signers: []string{"x"}, gate: "trust.threshold", detail: "signed by 1 of the trusted keys, policy requires 2"},
 		{name: "policy keys, default threshold 1", doc: "trust:\n  keys: [a.pub, b.pub]\n" + pending, signers: []string{ids["b"]}, gate: "trust.threshold", ok: true},
 		{name: "policy keys, another key signed", doc: "trust:\n  keys: [a.pub, b.pub]\n" + pending, signers: []string{ids["c"]}, gate: "trust.threshold", detail: "signed by 0 of the policy's 2 key(s), policy requires 1"},
 		{name: "policy keys 2 of 3", doc: "trust:\n  keys: [a.pub, b.pub, c.pub]\n  threshold: 2\n" + pending, signers: []string{ids["a"], ids["c"]}, gate: "trust.threshold", ok: true, detail: "signed by 2 of the policy's 3 key(s)"},

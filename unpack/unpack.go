@@ -49,8 +49,10 @@ type Unpacker struct {
 	opts Options
 
 	// Cleaned lists the stale staging directories New removed; Busy those
-	// it left because another run holds them.
+	// it left because another run holds them; Problems the stale ones it
+	// could not remove (the unpack goes on: they are reported, not fatal).
 	Cleaned, Busy []string
+	Problems      []error
 
 	staging string   // DIR/.offkit-staging-*
 	lock    *os.File // flocked while we run
@@ -122,12 +124,13 @@ func (u *Unpacker) cleanStale() error {
 		}
 		// Holding the dead run's lock while removing keeps another run
 		// from removing the same directory at the same time.
-		err := os.RemoveAll(p)
+		err := removeAll(p)
 		if lock != nil {
 			lock.Close()
 		}
 		if err != nil {
-			return fmt.Errorf("removing stale staging directory: %w", err)
+			u.Problems = append(u.Problems, fmt.Errorf("removing stale staging directory: %w", err))
+			continue
 		}
 		u.Cleaned = append(u.Cleaned, p)
 	}
@@ -321,11 +324,28 @@ func (u *Unpacker) cleanup() {
 		u.root = nil
 	}
 	if u.staging != "" {
-		os.RemoveAll(u.staging)
+		removeAll(u.staging)
 		u.staging = ""
 	}
 	if u.lock != nil {
 		u.lock.Close()
 		u.lock = nil
 	}
+}
+
+// removeAll removes the tree at p. A tree it cannot remove for want of
+// permission (a root replaced by --force whose owner had made a directory
+// read-only) is made writable, by its owner, and removed again.
+func removeAll(p string) error {
+	err := os.RemoveAll(p)
+	if err == nil || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(q, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(p)
 }

@@ -145,6 +145,24 @@ measure "tar -x + sync" \
 	'tar --zstd -xf "$BENCH_WORK/kit.tar.zst" -C "$BENCH_WORK/x"; sync -f "$BENCH_WORK/x"'
 rm -rf "$WORK/x"
 
+# --- flat memory --------------------------------------------------------------
+# Peak RSS of verify and unpack on a kit of one 1 GiB file against the small
+# example kit: it must not grow with the payload (only the head, which grows
+# with the number of files, is held in memory).
+note "flat memory: one-file 1 GiB kit against testdata/example"
+mkdir -p "$WORK/one/src" "$WORK/one/u" "$WORK/one/u2"
+head -c 1073741824 /dev/urandom >"$WORK/one/src/big.bin"
+printf 'name: one\nversion: 1.0.0\ncomponents:\n  - name: big\n    from: src/big.bin\n    path: big.bin\n' >"$WORK/one/kit.yaml"
+"$OFFKIT" build "$WORK/one/kit.yaml" -o "$WORK/one.tar.zst" --key "$WORK/bench.key" -q >/dev/null 2>&1
+"$OFFKIT" build testdata/example/kit.yaml -o "$WORK/small.tar.zst" --key "$WORK/bench.key" -q >/dev/null 2>&1
+rm -rf "$WORK/one/src"
+rss() { "$TIME" -f '%M' -o "$WORK/rss.txt" "$@" >/dev/null 2>&1 || die "$* failed"; awk 'END { printf "%.1f", $1 / 1024 }' "$WORK/rss.txt"; }
+FLAT_VERIFY_BIG="$(rss "$OFFKIT" verify "$WORK/one.tar.zst" --key "$WORK/bench.pub")"
+FLAT_VERIFY_SMALL="$(rss "$OFFKIT" verify "$WORK/small.tar.zst" --key "$WORK/bench.pub")"
+FLAT_UNPACK_BIG="$(rss "$OFFKIT" unpack "$WORK/one.tar.zst" -C "$WORK/one/u" --key "$WORK/bench.pub")"
+FLAT_UNPACK_SMALL="$(rss "$OFFKIT" unpack "$WORK/small.tar.zst" -C "$WORK/one/u2" --key "$WORK/bench.pub")"
+rm -rf "$WORK/one" "$WORK/one.tar.zst"
+
 # --- report -----------------------------------------------------------------
 echo
 printf 'sample: %s, %d files, %d payload bytes (%.1f MiB), seed %s; best of %d runs\n' \
@@ -164,6 +182,9 @@ printf 'throughput ratio offkit verify / manual verify: %sx\n' "$(ratio "manual 
 printf 'offkit verify throughput / zstd -dc           : %s%%\n' "$(awk -v z="${SECS[zstd -dc]}" -v v="${SECS[offkit verify]}" 'BEGIN { printf "%.0f", (v > 0 ? 100 * z / v : 0) }')"
 printf 'time offkit unpack / tar --zstd -x           : %sx (--no-sync %sx; against tar -x + sync %sx)\n' \
 	"$(ratio "offkit unpack" "tar --zstd -x")" "$(ratio "unpack --no-sync" "tar --zstd -x")" "$(ratio "offkit unpack" "tar -x + sync")"
+
+printf 'peak RSS MiB, one 1 GiB file / example kit: verify %s / %s, unpack %s / %s\n' \
+	"$FLAT_VERIFY_BIG" "$FLAT_VERIFY_SMALL" "$FLAT_UNPACK_BIG" "$FLAT_UNPACK_SMALL"
 
 # --- Go benchmarks ----------------------------------------------------------
 if [[ "$BENCH_GO" != 0 ]]; then

@@ -72,4 +72,3 @@ func listNames(t *testing.T, dir string) []string {
 	}
 	return out
 }
-

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"slices"
@@ -164,70 +165,136 @@ func NewChecker(pinned ...v1.Hash) *Checker {
 // A blob whose content is not its name is refused here, as is any file a
 // layout does not have. Directories are not passed to Add.
 func (c *Checker) Add(path string, r io.Reader) error {
-	if c.err != nil {
-		return c.err
+	w := c.Create(path)
+	if _, err := io.Copy(w, r); err != nil {
+		w.abort(err)
 	}
-	err := c.add(path, r)
-	if err != nil {
-		c.err = err
-	}
-	return err
+	return w.Close()
 }
 
-func (c *Checker) add(path string, r io.Reader) error {
+// Create is Add for content that is written rather than read: it returns
+// a writer for the file at path, to which the content is written as it
+// streams by (from an io.TeeReader, say), and whose Close checks it and
+// returns what Add would. Files are checked one at a time: Close one
+// before creating the next.
+func (c *Checker) Create(path string) *CheckerFile {
+	f := &CheckerFile{c: c, path: path}
+	if c.err != nil {
+		f.err = c.err
+		return f
+	}
 	switch path {
 	case IndexFile, LayoutFile:
 		if (path == IndexFile && c.index != nil) || (path == LayoutFile && c.layout != nil) {
-			return layoutErr(path, "appears twice")
+			f.err = layoutErr(path, "appears twice")
+			return f
 		}
-		limit := int64(MaxManifestSize)
+		f.small = true
+		f.limit = MaxManifestSize
 		if path == LayoutFile {
-			limit = maxLayoutFileSize
+			f.limit = maxLayoutFileSize
 		}
-		b, err := io.ReadAll(io.LimitReader(r, limit+1))
-		if err != nil {
-			return &LayoutError{Path: path, Err: err}
+		return f
+	}
+	hexName, ok := strings.CutPrefix(path, BlobsDir+"/")
+	if !ok || len(hexName) != 64 || strings.Trim(hexName, "0123456789abcdef") != "" {
+		f.err = layoutErr(path, "unexpected file: a layout holds only oci-layout, index.json and blobs/sha256/<64 lower-case hex digits>")
+		return f
+	}
+	if _, dup := c.blobs[hexName]; dup {
+		f.err = layoutErr(path, "appears twice")
+		return f
+	}
+	if len(c.blobs) >= MaxLayoutBlobs {
+		f.err = layoutErr(path, "more than %d blobs", MaxLayoutBlobs)
+		return f
+	}
+	f.hex = hexName
+	f.h = sha256.New()
+	// Keep what could be a manifest: JSON of at most MaxManifestSize bytes.
+	f.keep = &limitedBuffer{buf: &f.buf, limit: MaxManifestSize}
+	return f
+}
+
+// CheckerFile is one file of a layout being written to a Checker.
+type CheckerFile struct {
+	c     *Checker
+	path  string
+	err   error
+	n     int64
+	small bool // oci-layout or index.json, kept whole up to limit
+	limit int64
+	hex   string
+	h     hash.Hash
+	buf   bytes.Buffer
+	keep  *limitedBuffer
+}
+
+// Write hashes p, keeping it if the file may be a manifest. It fails only
+// once the file is known to be bad.
+func (f *CheckerFile) Write(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	f.n += int64(len(p))
+	if f.small {
+		if f.n > f.limit {
+			f.err = layoutErr(f.path, "over the limit of %d bytes", f.limit)
+			return 0, f.err
 		}
-		if int64(len(b)) > limit {
-			return layoutErr(path, "over the limit of %d bytes", limit)
-		}
-		if path == IndexFile {
+		f.buf.Write(p)
+		return len(p), nil
+	}
+	f.h.Write(p)
+	f.keep.Write(p)
+	return len(p), nil
+}
+
+func (f *CheckerFile) abort(err error) {
+	if f.err == nil {
+		f.err = &LayoutError{Path: f.path, Err: err}
+	}
+}
+
+// Close checks the file written and records it in the Checker.
+func (f *CheckerFile) Close() error {
+	c := f.c
+	if c.err != nil {
+		return c.err
+	}
+	if f.err == nil {
+		f.err = f.finish()
+	}
+	c.err = f.err
+	return f.err
+}
+
+func (f *CheckerFile) finish() error {
+	c := f.c
+	if f.small {
+		b := bytes.Clone(f.buf.Bytes())
+		if f.path == IndexFile {
 			c.index = b
 		} else {
 			c.layout = b
 		}
 		return nil
 	}
-	hexName, ok := strings.CutPrefix(path, BlobsDir+"/")
-	if !ok || len(hexName) != 64 || strings.Trim(hexName, "0123456789abcdef") != "" {
-		return layoutErr(path, "unexpected file: a layout holds only oci-layout, index.json and blobs/sha256/<64 lower-case hex digits>")
+	if _, dup := c.blobs[f.hex]; dup {
+		return layoutErr(f.path, "appears twice")
 	}
-	if _, dup := c.blobs[hexName]; dup {
-		return layoutErr(path, "appears twice")
+	if got := hex.EncodeToString(f.h.Sum(nil)); got != f.hex {
+		return &LayoutError{Path: f.path, Err: fmt.Errorf("%w: %w: content has digest sha256:%s", ErrLayout, ErrDigestMismatch, got)}
 	}
-	if len(c.blobs) >= MaxLayoutBlobs {
-		return layoutErr(path, "more than %d blobs", MaxLayoutBlobs)
-	}
-	h := sha256.New()
-	// Keep what could be a manifest: JSON of at most MaxManifestSize bytes.
-	var head bytes.Buffer
-	keep := &limitedBuffer{buf: &head, limit: MaxManifestSize}
-	n, err := io.Copy(io.MultiWriter(h, keep), r)
-	if err != nil {
-		return &LayoutError{Path: path, Err: err}
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != hexName {
-		return &LayoutError{Path: path, Err: fmt.Errorf("%w: %w: content has digest sha256:%s", ErrLayout, ErrDigestMismatch, got)}
-	}
-	sb := &seenBlob{size: n}
-	if !keep.over && looksLikeJSONObject(head.Bytes()) {
-		if c.retained+n > maxRetained {
-			return layoutErr(path, "more than %d bytes of small JSON blobs", maxRetained)
+	sb := &seenBlob{size: f.n}
+	if !f.keep.over && looksLikeJSONObject(f.buf.Bytes()) {
+		if c.retained+f.n > maxRetained {
+			return layoutErr(f.path, "more than %d bytes of small JSON blobs", maxRetained)
 		}
-		c.retained += n
-		sb.data = head.Bytes()
+		c.retained += f.n
+		sb.data = f.buf.Bytes()
 	}
-	c.blobs[hexName] = sb
+	c.blobs[f.hex] = sb
 	return nil
 }
 

@@ -1,0 +1,13 @@
+package bundle
+
+import "io"
+
+// Tee makes every later Read of e also write what it read to w, before
+// the final read checks the content's digest: a second consumer of a
+// payload file (verify's image layout check) sees the bytes an Extractor
+// reads without reading them twice. An error from w fails the Read.
+func (e *Entry) Tee(w io.Writer) {
+	if !e.Dir {
+		e.r = io.TeeReader(e.r, w)
+	}
+}

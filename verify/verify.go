@@ -40,6 +40,7 @@ type Report struct {
 	Trust         TrustInfo     `json:"trust"`
 	Policy        *PolicyReport `json:"policy,omitempty"`
 	State         *StateReport  `json:"state,omitempty"`
+	Images        []ImageReport `json:"images,omitempty"` // a kit with images: each image component
 	Output        string        `json:"output,omitempty"` // unpack: the directory the kit now is in
 	Error         string        `json:"error,omitempty"`
 }
@@ -122,6 +123,7 @@ type config struct {
 	allowDowngrade bool
 	now            func() time.Time
 	extract        Extractor
+	imageKeys      []imageKey
 }
 
 // WithKeys trusts the given public keys.
@@ -263,8 +265,17 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 			return err
 		}
 	}
-	n, err := payload(ctx, rd, cfg.extract)
+	ic := newImageCheck(m)
+	if ic != nil {
+		rep.Images = ic.reports()
+	}
+	n, err := payload(ctx, rd, cfg.extract, ic)
 	rep.check("payload", notIntact(err), fmt.Sprintf("%d file(s), every digest matches SHA256SUMS; nothing missing, nothing extra", n))
+	if err == nil && ic != nil {
+		err = checkImages(ctx, ic, cfg.imageKeys, rep)
+	} else if ic != nil {
+		rep.skip("images", "not checked: the payload is not intact")
+	}
 	if err == nil && cfg.extract != nil {
 		err = cfg.extract.Commit()
 		rep.check("extract", err, "every file written, then moved into place")
@@ -272,6 +283,9 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 	if err != nil {
 		if cfg.extract != nil {
 			cfg.extract.Abort()
+		}
+		if errors.Is(err, ErrUntrusted) {
+			return err
 		}
 		return notIntact(err)
 	}
@@ -290,8 +304,26 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 	return nil
 }
 
-// payload streams the payload through the reader's checks, into x if given.
-func payload(ctx context.Context, rd *bundle.Reader, x Extractor) (int, error) {
+// checkImages checks the image layout as a whole and, with image keys,
+// the images' signatures.
+func checkImages(ctx context.Context, ic *imageCheck, keys []imageKey, rep *Report) error {
+	if err := ic.finish(); err != nil {
+		rep.check("images", err, "")
+		return err
+	}
+	layout := fmt.Sprintf("%d image(s); the OCI layout is complete, every blob referenced, every image the manifest names present", len(rep.Images))
+	if len(keys) == 0 {
+		rep.check("images", nil, layout+"; signatures not checked (no image keys)")
+		return nil
+	}
+	n, err := ic.verifySignatures(ctx, keys, rep)
+	rep.check("images", err, fmt.Sprintf("%s; %d image(s) signed by a trusted image key", layout, n))
+	return err
+}
+
+// payload streams the payload through the reader's checks, into x if given,
+// and the files of the image layout through ic.
+func payload(ctx context.Context, rd *bundle.Reader, x Extractor, ic *imageCheck) (int, error) {
 	var n int
 	for {
 		if err := ctx.Err(); err != nil {
@@ -302,10 +334,14 @@ func payload(ctx context.Context, rd *bundle.Reader, x Extractor) (int, error) {
 			return n, nil
 		}
 		if err == nil {
+			layoutDone := ic.tee(e)
 			if x != nil {
 				err = x.Entry(e)
 			} else {
 				_, err = io.Copy(io.Discard, e)
+			}
+			if err == nil && layoutDone != nil {
+				err = layoutDone()
 			}
 		}
 		if err != nil {

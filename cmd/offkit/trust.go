@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +21,7 @@ type trustFlags struct {
 	policy         string
 	stateDir       string
 	allowDowngrade bool
+	imageKeys      []string
 }
 
 const trustHelp = `
@@ -36,6 +39,11 @@ Trust (exit 4 when not met; decided on the kit's head, before its payload):
                        highest version accepted per kit name; an older kit,
                        or a different kit under the recorded version, is
                        refused unless --allow-downgrade
+  --image-key PUB      a cosign public key trusted for container images
+                       (repeatable): every image the kit carries must have a
+                       cosign signature, carried in the kit, that verifies
+                       offline with one of them. Without it, image
+                       signatures are not checked (the image layout always is)
 `
 
 func (t *trustFlags) add(cmd *cobra.Command) {
@@ -47,6 +55,7 @@ func (t *trustFlags) add(cmd *cobra.Command) {
 	f.StringVar(&t.policy, "policy", "", "apply the trust policy in `FILE`")
 	f.StringVar(&t.stateDir, "state-dir", "", "record accepted versions in `DIR`; refuse rollbacks")
 	f.BoolVar(&t.allowDowngrade, "allow-downgrade", false, "with --state-dir: accept an older version")
+	f.StringArrayVar(&t.imageKeys, "image-key", nil, "cosign public `PUB` key trusted for the kit's images (repeatable)")
 }
 
 // configError is a problem with the site's own configuration (a policy
@@ -66,6 +75,13 @@ func (t *trustFlags) options() ([]verify.Option, error) {
 		}
 		opts = append(opts, verify.WithKeys(v))
 		nkeys++
+	}
+	for _, k := range t.imageKeys {
+		v, err := sign.LoadPublicKey(k)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, verify.WithImageKeys(v))
 	}
 	if t.policy != "" {
 		p, err := policy.Load(t.policy)
@@ -125,6 +141,20 @@ func renderReport(w io.Writer, kit string, r *verify.Report, unpacking bool) {
 		}
 		fmt.Fprintf(w, "  signer %d %s: %s\n", s.Index, s.KeyID, state)
 	}
+	for _, im := range r.Images {
+		state := "signatures " + im.Signatures
+		if len(im.SignedBy) > 0 {
+			var by []string
+			for _, s := range im.SignedBy {
+				by = append(by, cmp.Or(s.Key, s.KeyID))
+			}
+			state += " (" + strings.Join(by, ", ") + ")"
+		}
+		if im.Problem != "" {
+			state += ": " + im.Problem
+		}
+		fmt.Fprintf(w, "  image %s %s@%s: %s\n", im.Component, imageName(im.Reference), im.Digest, state)
+	}
 	switch {
 	case r.Verified && r.Output != "":
 		fmt.Fprintf(w, "Verified OK; unpacked into %s\n", r.Output)
@@ -135,4 +165,16 @@ func renderReport(w io.Writer, kit string, r *verify.Report, unpacking bool) {
 	default:
 		fmt.Fprintln(w, "Verification FAILED")
 	}
+}
+
+// imageName is reference without its tag or digest, for lines that print
+// the digest beside it.
+func imageName(reference string) string {
+	if i := strings.LastIndex(reference, "@"); i > 0 {
+		reference = reference[:i]
+	}
+	if i := strings.LastIndex(reference, ":"); i > strings.LastIndex(reference, "/") {
+		reference = reference[:i]
+	}
+	return reference
 }

@@ -10,7 +10,7 @@ func newVerifyCmd() *cobra.Command {
 	var t trustFlags
 	var asJSON, quiet bool
 	cmd := &cobra.Command{
-		Use:   "verify KIT --key PUB [--key PUB...] [--threshold N] [--name NAME] [--version VERSION] [--policy FILE] [--state-dir DIR]",
+		Use:   "verify KIT --key PUB [--key PUB...] [--threshold N] [--name NAME] [--version VERSION] [--policy FILE] [--state-dir DIR] [--image-key PUB...]",
 		Short: "Verify that a kit is intact and trusted",
 		Long: `Verify KIT offline, in one streaming pass: the archive's structure and paths,
 every DSSE and SHA256SUMS signature against the trusted keys, the trust

@@ -1,0 +1,205 @@
+package verify
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/images"
+	"github.com/offkit/offkit/images/imagesig"
+	"github.com/offkit/offkit/manifest"
+	"github.com/offkit/offkit/sign"
+)
+
+// ImageReport is one image component of the kit and what was verified of
+// its carried cosign signatures.
+type ImageReport struct {
+	Component string `json:"component"`
+	Reference string `json:"reference"`
+	Digest    string `json:"digest"`
+	// Signatures is "verified" when a carried signature verified with an
+	// image key, "failed" when none did, "not checked" without image keys
+	// (or when an earlier check failed).
+	Signatures string        `json:"signatures"`
+	SignedBy   []ImageSigner `json:"signedBy"` // the image keys that verified a carried signature
+	Problem    string        `json:"problem,omitempty"`
+}
+
+// ImageSigner is an image key that verified an image's signature.
+type ImageSigner struct {
+	KeyID string `json:"keyid"`
+	Key   string `json:"key,omitempty"` // the key file, when known
+}
+
+// imageKey is a public key images are verified with.
+type imageKey struct {
+	pub    crypto.PublicKey
+	id     string
+	source string
+}
+
+// WithImageKeys requires every image the kit carries to have a cosign
+// signature, carried in the kit, that verifies offline with at least one
+// of keys (each a crypto.PublicKey or a *sign.Verifier). It is checked
+// after the payload and, with an Extractor, before Commit; failure wraps
+// ErrUntrusted. Without it, image signatures are not checked (the image
+// layout always is).
+func WithImageKeys(keys ...crypto.PublicKey) Option {
+	return func(c *config) error {
+		for i, k := range keys {
+			ik := imageKey{pub: k}
+			if v, ok := k.(*sign.Verifier); ok {
+				ik.pub, ik.source = v.Public(), v.Source
+			}
+			if ik.pub == nil {
+				return fmt.Errorf("image key %d: nil", i+1)
+			}
+			id, err := sign.KeyID(ik.pub)
+			if err != nil {
+				return fmt.Errorf("image key %d: %w", i+1, err)
+			}
+			ik.id = id
+			c.imageKeys = append(c.imageKeys, ik)
+		}
+		return nil
+	}
+}
+
+// imageCheck checks a kit's OCI image layout as the payload streams by
+// (every file under images/ is teed into an images.Checker) and, after
+// it, the layout as a whole and the images' signatures. Only small JSON
+// blobs are kept, never a layer.
+type imageCheck struct {
+	m       *manifest.Manifest
+	checker *images.Checker
+	prefix  string // "images/"
+	entries []images.Entry
+}
+
+// newImageCheck returns nil for a kit without images.
+func newImageCheck(m *manifest.Manifest) *imageCheck {
+	if m.Images == nil {
+		return nil
+	}
+	var pinned []v1.Hash
+	for _, c := range m.Components {
+		if c.Image != nil {
+			pinned = append(pinned, imageHash(c.Image.Digest))
+		}
+	}
+	return &imageCheck{m: m, checker: images.NewChecker(pinned...), prefix: m.Images.Path + "/"}
+}
+
+func imageHash(d manifest.Digest) v1.Hash {
+	return v1.Hash{Algorithm: manifest.Algorithm, Hex: d.Hex()}
+}
+
+// tee makes the checker see e's content as it is read; the returned
+// function, called once e has been read, reports what the checker found.
+// It returns nil for an entry outside the layout.
+func (ic *imageCheck) tee(e *bundle.Entry) func() error {
+	if ic == nil || e.Dir {
+		return nil
+	}
+	rel, ok := strings.CutPrefix(e.Name, ic.prefix)
+	if !ok {
+		return nil
+	}
+	f := ic.checker.Create(rel)
+	e.Tee(f)
+	return func() error { return ic.layoutError(f.Close()) }
+}
+
+// layoutError names the kit file a layout error is about.
+func (ic *imageCheck) layoutError(err error) error {
+	if le := (*images.LayoutError)(nil); errors.As(err, &le) {
+		return fmt.Errorf("%w: %s%s: %w", ErrNotIntact, ic.prefix, le.Path, err)
+	}
+	return notIntact(err)
+}
+
+// finish checks the layout as a whole, and that it holds what the signed
+// manifest says it does.
+func (ic *imageCheck) finish() error {
+	entries, err := ic.checker.Finish()
+	if err != nil {
+		return ic.layoutError(err)
+	}
+	ic.entries = entries
+	for _, c := range ic.m.Components {
+		if c.Image == nil {
+			continue
+		}
+		for _, a := range c.Image.Artifacts {
+			subject, digest := imageHash(a.Subject), imageHash(a.Digest)
+			found := false
+			for _, e := range entries {
+				found = found || (string(e.Role) == a.Role && e.Subject == subject && e.Digest() == digest)
+			}
+			if !found {
+				return fmt.Errorf("%w: %s%s: component %q: the manifest lists %s %s of %s, which the layout does not carry",
+					ErrNotIntact, ic.prefix, images.IndexFile, c.Name, a.Role, a.Digest, a.Subject)
+			}
+		}
+	}
+	return nil
+}
+
+// reports lists the image components, before any signature is checked.
+func (ic *imageCheck) reports() []ImageReport {
+	var out []ImageReport
+	for _, c := range ic.m.Components {
+		if c.Image != nil {
+			out = append(out, ImageReport{Component: c.Name, Reference: c.Image.Reference, Digest: c.Image.Digest.String(),
+				Signatures: "not checked", SignedBy: []ImageSigner{}})
+		}
+	}
+	return out
+}
+
+// verifySignatures verifies each image's carried cosign signatures with
+// the image keys, offline, from the small blobs the checker kept. It
+// fills in rep.Images and returns an error wrapping ErrUntrusted if an
+// image has no signature that verifies.
+func (ic *imageCheck) verifySignatures(ctx context.Context, keys []imageKey, rep *Report) (int, error) {
+	l, err := images.OpenLayout(ic.checker.FS())
+	if err != nil {
+		return 0, ic.layoutError(err)
+	}
+	pubs := make([]crypto.PublicKey, len(keys))
+	for i, k := range keys {
+		pubs[i] = k.pub
+	}
+	var errs []error
+	n := 0
+	for i := range rep.Images {
+		r := &rep.Images[i]
+		h, err := v1.NewHash(r.Digest)
+		if err == nil {
+			var idx []int
+			idx, err = imagesig.VerifySignatures(ctx, l, h, pubs)
+			for _, j := range idx {
+				r.SignedBy = append(r.SignedBy, ImageSigner{KeyID: keys[j].id, Key: keys[j].source})
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			r.Signatures, r.Problem = "failed", err.Error()
+			errs = append(errs, fmt.Errorf("image %s (%s): %w", r.Component, r.Reference, err))
+			continue
+		}
+		r.Signatures = "verified"
+		n++
+	}
+	if len(errs) > 0 {
+		return n, fmt.Errorf("%w: %w", ErrUntrusted, errors.Join(errs...))
+	}
+	return n, nil
+}

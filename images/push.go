@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -44,6 +46,9 @@ type PushResult struct {
 	Tags   []name.Tag  // the image's tag and its signatures' and attestations' tags
 	// Referrers are the OCI 1.1 referrers pushed, by digest.
 	Referrers []name.Digest
+	// BlobsPushed counts the blobs (configs and layers) uploaded or
+	// mounted; BlobsSkipped those the destination already had.
+	BlobsPushed, BlobsSkipped int
 }
 
 // Push pushes image e of the layout to dst: every blob (skipping those
@@ -67,7 +72,11 @@ func Push(ctx context.Context, l *Layout, e Entry, dst name.Repository, opts ...
 	if e.Role != RoleImage {
 		return nil, fmt.Errorf("images: push: %s %s is not an image", e.Role, e.Digest())
 	}
-	pusher, err := remote.NewPusher(c.remoteOptions(ctx)...)
+	counter := &blobCounter{next: c.transport, pushed: map[string]bool{}, skipped: map[string]bool{}}
+	if counter.next == nil {
+		counter.next = remote.DefaultTransport
+	}
+	pusher, err := remote.NewPusher(append(c.remoteOptions(ctx), remote.WithTransport(counter))...)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +90,7 @@ func Push(ctx context.Context, l *Layout, e Entry, dst name.Repository, opts ...
 		return nil, fmt.Errorf("push %s to %s: %w", e.Digest(), dst, err)
 	}
 	res := &PushResult{Digest: dst.Digest(e.Digest().String())}
+	defer func() { res.BlobsPushed, res.BlobsSkipped = counter.counts() }()
 	if e.Tag != "" {
 		t := dst.Tag(e.Tag)
 		if err := p.tag(t, root); err != nil {
@@ -173,3 +183,47 @@ type rawManifest struct {
 
 func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+// blobCounter watches the blob requests of a push: a HEAD of a blob that
+// answers 200 is a blob the registry already has; a finished upload (PUT)
+// or a mount (POST with mount=) that answers 201 is a blob pushed.
+type blobCounter struct {
+	next            http.RoundTripper
+	mu              sync.Mutex
+	pushed, skipped map[string]bool
+}
+
+func (b *blobCounter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := b.next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	p, q := req.URL.Path, req.URL.Query()
+	var digest string
+	var into map[string]bool
+	switch {
+	case req.Method == http.MethodHead && resp.StatusCode == http.StatusOK && strings.Contains(p, "/blobs/sha256:"):
+		digest, into = p[strings.LastIndex(p, "/")+1:], b.skipped
+	case req.Method == http.MethodPut && resp.StatusCode == http.StatusCreated && strings.Contains(p, "/blobs/uploads/"):
+		digest, into = q.Get("digest"), b.pushed
+	case req.Method == http.MethodPost && resp.StatusCode == http.StatusCreated && q.Get("mount") != "":
+		digest, into = q.Get("mount"), b.pushed
+	}
+	if digest != "" {
+		b.mu.Lock()
+		into[digest] = true
+		b.mu.Unlock()
+	}
+	return resp, nil
+}
+
+func (b *blobCounter) counts() (pushed, skipped int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for d := range b.skipped {
+		if !b.pushed[d] {
+			skipped++
+		}
+	}
+	return len(b.pushed), skipped
+}

@@ -200,9 +200,16 @@ func TestRegistryRoundTrip(t *testing.T) {
 	if len(res.Tags) != 3 || len(res.Referrers) != 1 {
 		t.Errorf("PushResult %+v, want 3 tags (v1, .sig, .att) and 1 referrer", res)
 	}
+	if res.BlobsPushed == 0 || res.BlobsSkipped != 0 {
+		t.Errorf("first push: %d blobs pushed, %d skipped; want some pushed, none skipped", res.BlobsPushed, res.BlobsSkipped)
+	}
 	ct2 := &countingTransport{base: http.DefaultTransport}
-	if _, err := images.Push(ctx, l, appEntry, to, images.WithTransport(ct2)); err != nil {
+	res2, err := images.Push(ctx, l, appEntry, to, images.WithTransport(ct2))
+	if err != nil {
 		t.Fatalf("second Push: %v", err)
+	}
+	if res2.BlobsPushed != 0 || res2.BlobsSkipped != res.BlobsPushed {
+		t.Errorf("second push: %d blobs pushed, %d skipped; want 0 pushed, %d skipped", res2.BlobsPushed, res2.BlobsSkipped, res.BlobsPushed)
 	}
 	if n := ct2.uploads.Load(); n != 0 {
 		t.Errorf("second push sent %d blob upload requests, want 0", n)

@@ -15,7 +15,7 @@ func newUnpackCmd() *cobra.Command {
 	var o unpack.Options
 	var asJSON, quiet bool
 	cmd := &cobra.Command{
-		Use:   "unpack KIT -C DIR --key PUB [trust flags]",
+		Use:   "unpack KIT -C DIR --key PUB [trust flags] [--image-key PUB...]",
 		Short: "Verify a kit and extract it into DIR, all or nothing",
 		Long: `Verify KIT exactly as 'offkit verify' does and, as it is read, extract it:
 like 'tar -x -C DIR', the kit appears as DIR/<name>-<version>/, but only once

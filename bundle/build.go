@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/offkit/offkit/images"
 	"github.com/offkit/offkit/manifest"
 )
 
@@ -43,12 +44,20 @@ func Build(ctx context.Context, dst io.Writer, spec *manifest.Spec, specDir stri
 	if err != nil {
 		return nil, err
 	}
+	layout, err := imageComponents(ctx, spec, cfg.images)
+	if err != nil {
+		return nil, err
+	}
 	root := spec.Root()
-	var total int64
+	var total, imagesTotal int64 // bytes of the sources read twice, and of the layout's files, read once
 	for _, s := range srcs {
 		total += s.size
 	}
-	digests, err := hashSources(ctx, srcs, cfg, total)
+	for _, f := range layout {
+		imagesTotal += f.Size
+	}
+	progressTotal := 2*total + imagesTotal
+	digests, err := hashSources(ctx, srcs, cfg, progressTotal)
 	if err != nil {
 		return nil, err
 	}
@@ -60,9 +69,29 @@ func Build(ctx context.Context, dst io.Writer, spec *manifest.Spec, specDir stri
 		Created: cfg.created.Format(time.RFC3339),
 		Tool:    cfg.tool,
 	}
+	if cfg.images != nil {
+		// The layout's files are payload files under images/, listed with
+		// the digests the plan gives; the payload pass streams and checks them.
+		m.FormatVersion = manifest.FormatVersion2
+		m.Images = &manifest.Images{Path: manifest.ImagesPath, Files: []manifest.File{}}
+		for _, f := range layout {
+			kp := manifest.ImagesPath + "/" + f.Path
+			d := hashBytes(f.Digest)
+			srcs = append(srcs, source{kitPath: kp, layout: f.Path, size: f.Size, mode: manifest.ModeFile, comp: -1})
+			digests = append(digests, d)
+			m.Images.Files = append(m.Images.Files, manifest.File{Path: kp, Size: f.Size, Mode: manifest.ModeFile, Digest: d})
+			m.Images.Size += f.Size
+		}
+		m.FileCount += len(m.Images.Files)
+		m.TotalSize += m.Images.Size
+	}
 	head := &Head{Root: root, Compression: cfg.compression, SBOMs: map[string][]byte{}}
 	for i, c := range spec.Components {
 		mc := manifest.Component{Name: c.Name, Type: c.Type, Path: c.Path, Description: c.Description, Pending: c.Pending, Files: []manifest.File{}}
+		if c.IsImage() {
+			ref := cfg.images.Refs[c.Name]
+			mc.Path, mc.Image = manifest.ImagesPath, &ref
+		}
 		for j, s := range srcs {
 			if s.comp == i {
 				mc.Files = append(mc.Files, manifest.File{Path: s.kitPath, Size: s.size, Mode: s.mode, Digest: digests[j]})
@@ -110,7 +139,7 @@ func Build(ctx context.Context, dst io.Writer, spec *manifest.Spec, specDir stri
 	if err := head.write(dst, cfg); err != nil {
 		return nil, err
 	}
-	if err := writePayload(ctx, dst, root, srcs, digests, cfg, total); err != nil {
+	if err := writePayload(ctx, dst, root, srcs, digests, cfg, total, progressTotal); err != nil {
 		return nil, err
 	}
 	return head, nil
@@ -244,8 +273,10 @@ func payloadEntries(root string, srcs []source) []payloadEntry {
 }
 
 // writePayload writes the payload entries, compressed, to w, checking that
-// each source still has the digest the first pass computed.
-func writePayload(ctx context.Context, w io.Writer, root string, srcs []source, digests []manifest.Digest, cfg *config, total int64) error {
+// each source still has the digest the first pass computed, and that each
+// image layout file, streamed from the plan, has the digest the plan gave.
+// Progress starts at done bytes of progressTotal.
+func writePayload(ctx context.Context, w io.Writer, root string, srcs []source, digests []manifest.Digest, cfg *config, done, progressTotal int64) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	cw, err := newCompressor(bw, cfg.compression, cfg.level)
 	if err != nil {
@@ -253,7 +284,6 @@ func writePayload(ctx context.Context, w io.Writer, root string, srcs []source, 
 	}
 	defer cw.Close()
 	tw := tar.NewWriter(cw)
-	done := total
 	buf := make([]byte, 1<<20)
 	h := sha256.New()
 	for _, e := range payloadEntries(root, srcs) {
@@ -268,15 +298,24 @@ func writePayload(ctx context.Context, w io.Writer, root string, srcs []source, 
 		}
 		s := srcs[e.src]
 		h.Reset()
-		if err := copySource(tw, h, s, e.name, buf, cfg.created); err != nil {
-			return err
-		}
-		if manifest.DigestOf(h) != digests[e.src] {
-			return fmt.Errorf("%w: %s has a new digest", ErrSourceChanged, s.file)
+		if s.layout != "" {
+			if err := copyLayoutFile(ctx, tw, h, cfg.images.Plan, s, e.name, buf, cfg.created); err != nil {
+				return err
+			}
+			if manifest.DigestOf(h) != digests[e.src] {
+				return fmt.Errorf("%w: image layout file %s: content has %s, the plan %s", ErrSourceChanged, s.layout, manifest.DigestOf(h), digests[e.src])
+			}
+		} else {
+			if err := copySource(tw, h, s, e.name, buf, cfg.created); err != nil {
+				return err
+			}
+			if manifest.DigestOf(h) != digests[e.src] {
+				return fmt.Errorf("%w: %s has a new digest", ErrSourceChanged, s.file)
+			}
 		}
 		done += s.size
 		if cfg.progress != nil {
-			cfg.progress(done, 2*total)
+			cfg.progress(done, progressTotal)
 		}
 	}
 	if err := tw.Close(); err != nil {
@@ -289,7 +328,8 @@ func writePayload(ctx context.Context, w io.Writer, root string, srcs []source, 
 }
 
 // hashSources computes every source's digest, reading files on all cores.
-func hashSources(ctx context.Context, srcs []source, cfg *config, total int64) ([]manifest.Digest, error) {
+// Progress counts up to the sources' bytes, of progressTotal.
+func hashSources(ctx context.Context, srcs []source, cfg *config, progressTotal int64) ([]manifest.Digest, error) {
 	digests := make([]manifest.Digest, len(srcs))
 	next := make(chan int)
 	errs := make(chan error, runtime.GOMAXPROCS(0))
@@ -309,7 +349,7 @@ func hashSources(ctx context.Context, srcs []source, cfg *config, total int64) (
 				}
 				digests[i] = manifest.DigestOf(h)
 				if n := done.Add(srcs[i].size); cfg.progress != nil {
-					cfg.progress(n, 2*total)
+					cfg.progress(n, progressTotal)
 				}
 			}
 		}()
@@ -349,6 +389,31 @@ func copySource(tw *tar.Writer, h io.Writer, s source, name string, buf []byte, 
 		return err
 	}
 	return copyExact(io.MultiWriter(tw, h), f, s, buf)
+}
+
+// copyLayoutFile writes one file of the image layout as a tar entry,
+// streaming it from the plan (from its registry or local source) and
+// hashing what it writes. Content that is not the size and digest the plan
+// listed fails with ErrSourceChanged: the kit's head already lists them.
+func copyLayoutFile(ctx context.Context, tw *tar.Writer, h io.Writer, p *images.Plan, s source, name string, buf []byte, mtime time.Time) error {
+	rc, err := p.Open(ctx, s.layout)
+	if err != nil {
+		return fmt.Errorf("image layout file %s: %w", s.layout, err)
+	}
+	defer rc.Close()
+	if err := tw.WriteHeader(header(name, s.size, s.mode, mtime)); err != nil {
+		return err
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(tw, h), rc, buf)
+	switch {
+	case errors.Is(err, images.ErrDigestMismatch), errors.Is(err, tar.ErrWriteTooLong):
+		return fmt.Errorf("%w: image layout file %s: %w", ErrSourceChanged, s.layout, err)
+	case err != nil:
+		return fmt.Errorf("image layout file %s: %w", s.layout, err)
+	case n != s.size:
+		return fmt.Errorf("%w: image layout file %s: %d bytes, the plan lists %d", ErrSourceChanged, s.layout, n, s.size)
+	}
+	return nil
 }
 
 // copySourceTo copies one source file to w.

@@ -17,6 +17,22 @@ type Inspection struct {
 	Signatures    []InspectedSignature `json:"signatures"`
 	SBOMs         []manifest.FileRef   `json:"sboms"`
 	Subjects      int                  `json:"subjects"`
+	Images        []InspectedImage     `json:"images,omitempty"` // format v2: the image components
+}
+
+// InspectedImage is one image component: the image it pins and what the
+// kit carries with it, as the manifest claims.
+type InspectedImage struct {
+	Component    string          `json:"component"`
+	Reference    string          `json:"reference"`
+	Repository   string          `json:"repository,omitempty"`
+	Tag          string          `json:"tag,omitempty"`
+	Digest       manifest.Digest `json:"digest"`
+	MediaType    string          `json:"mediaType"`
+	Platforms    []string        `json:"platforms,omitempty"` // the platform filter applied to an index
+	Signatures   int             `json:"signatures"`          // cosign signatures carried
+	Attestations int             `json:"attestations"`        // cosign attestations carried
+	Referrers    int             `json:"referrers"`           // OCI 1.1 referrers carried
 }
 
 // InspectedSignature is one signature as the kit claims it.
@@ -40,8 +56,29 @@ func (h *Head) Inspect() *Inspection {
 		if c.SBOM != nil {
 			in.SBOMs = append(in.SBOMs, *c.SBOM)
 		}
+		if c.Image != nil {
+			in.Images = append(in.Images, inspectImage(c.Name, c.Image))
+		}
 	}
 	return in
+}
+
+func inspectImage(component string, r *manifest.ImageRef) InspectedImage {
+	im := InspectedImage{
+		Component: component, Reference: r.Reference, Repository: r.Repository, Tag: r.Tag,
+		Digest: r.Digest, MediaType: r.MediaType, Platforms: r.Platforms,
+	}
+	for _, a := range r.Artifacts {
+		switch a.Role {
+		case manifest.RoleSignature:
+			im.Signatures++
+		case manifest.RoleAttestation:
+			im.Attestations++
+		case manifest.RoleReferrer:
+			im.Referrers++
+		}
+	}
+	return im
 }
 
 // File returns the content of a metadata file of the head by its name in

@@ -82,7 +82,7 @@ func TestSourceChangedBetweenPasses(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "src/a.sql"), []byte(c.content), 0o644)
-			err := writePayload(context.Background(), &countingWriter{}, "x-1.0.0", srcs, digests, cfg, 8)
+			err := writePayload(context.Background(), &countingWriter{}, "x-1.0.0", srcs, digests, cfg, 8, 16)
 			if !errors.Is(err, ErrSourceChanged) {
 				t.Fatalf("err = %v, want ErrSourceChanged", err)
 			}

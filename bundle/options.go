@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/offkit/offkit/images"
 	"github.com/offkit/offkit/manifest"
 )
 
@@ -17,6 +18,7 @@ type config struct {
 	created     time.Time
 	progress    func(done, total int64)
 	tool        manifest.Tool
+	images      *Images
 }
 
 func newConfig(opts []Option) (*config, error) {
@@ -85,4 +87,20 @@ func WithProgress(fn func(done, total int64)) Option {
 // WithTool records the building tool's name and version in the manifest.
 func WithTool(name, version string) Option {
 	return func(c *config) error { c.tool = manifest.Tool{Name: name, Version: version}; return nil }
+}
+
+// WithImages gives Build the spec's image components, resolved before the
+// build (ResolveImages): plan is the one layout holding every image, refs
+// each image component's record by component name. The layout's files
+// become payload files under images/, streamed from plan as the payload is
+// written, and the kit is format v2. Build refuses a spec with image
+// components without it.
+func WithImages(plan *images.Plan, refs map[string]manifest.ImageRef) Option {
+	return func(c *config) error {
+		if plan == nil {
+			return errors.New("WithImages: nil plan")
+		}
+		c.images = &Images{Plan: plan, Refs: refs}
+		return nil
+	}
 }

@@ -19,7 +19,8 @@ type source struct {
 	file    string // absolute path on disk (symlinks resolved)
 	size    int64
 	mode    string
-	comp    int // index in spec.Components
+	comp    int    // index in spec.Components; -1 for an image layout file
+	layout  string // for an image layout file: its path in the layout, streamed from the plan
 }
 
 // plan resolves the spec's components to the files they carry, refusing
@@ -42,7 +43,7 @@ func plan(spec *manifest.Spec, specDir string) ([]source, map[int][]byte, error)
 			}
 			sboms[i] = b
 		}
-		if c.Pending {
+		if c.Pending || c.IsImage() {
 			continue
 		}
 		files, err := walkComponent(base, c, i)

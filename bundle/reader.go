@@ -445,6 +445,18 @@ func (rd *Reader) check() error {
 			}
 		}
 	}
+	if m.Images != nil {
+		// The image layout's files are payload files like the components'.
+		for _, f := range m.Images.Files {
+			if d, ok := sums[f.Path]; !ok || d != f.Digest {
+				return fmt.Errorf("%w: manifest file %q does not match %s", ErrDigestMismatch, f.Path, manifest.SumsName)
+			}
+			rd.files[f.Path] = f
+			for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+				rd.dirs[d+"/"] = false
+			}
+		}
+	}
 	if m.SBOM.Path != manifest.KitSBOMName {
 		return corrupt("manifest: kit SBOM must be at %s", manifest.KitSBOMName)
 	}

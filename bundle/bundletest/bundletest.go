@@ -81,7 +81,7 @@ func WriteSpec(t testing.TB, dir string) string {
 }
 
 // Build builds the kit of the spec at specPath, signed by signers, and
-// returns its bytes.
+// returns its bytes. Image components are resolved first (ResolveImages).
 func Build(t testing.TB, specPath string, signers []manifest.Signer, opts ...bundle.Option) []byte {
 	t.Helper()
 	data, err := os.ReadFile(specPath)
@@ -93,6 +93,13 @@ func Build(t testing.TB, specPath string, signers []manifest.Signer, opts ...bun
 		t.Fatal(err)
 	}
 	opts = append([]bundle.Option{bundle.WithCreated(Epoch)}, opts...)
+	imgs, err := bundle.ResolveImages(context.Background(), spec, filepath.Dir(specPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imgs != nil {
+		opts = append(opts, bundle.WithImages(imgs.Plan, imgs.Refs))
+	}
 	for _, s := range signers {
 		opts = append(opts, bundle.WithSigner(s))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/images"
 	"github.com/offkit/offkit/internal/version"
 	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/sign"
@@ -23,6 +24,7 @@ func newBuildCmd() *cobra.Command {
 		level            int
 		epoch            string
 		quiet, asJSON    bool
+		insecure         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "build SPEC -o OUT [--key KEY]",
@@ -35,7 +37,13 @@ locale. Its time comes from --source-date-epoch or SOURCE_DATE_EPOCH; without
 either, the current time is used and the kit is not reproducible.
 
 With --key (repeatable) the kit is signed; without, it is unsigned and can be
-signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
+signed later with 'offkit sign'. OUT appears only once the kit is complete.
+
+Image components (image: in kit.yaml) make a format v2 kit. Their sources
+are resolved first: a registry reference over the network (credentials from
+the Docker config), oci:DIR and docker-archive:FILE relative to the spec's
+directory. An image named by tag is resolved once, with a warning; the kit
+records the digest. Layers are streamed into the kit, not stored on disk.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if out == "" {
@@ -66,6 +74,20 @@ signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
 			opts := []bundle.Option{
 				bundle.WithCompression(comp, level), bundle.WithCreated(created),
 				bundle.WithTool("offkit", version.String()),
+			}
+			var imgOpts []images.Option
+			if insecure {
+				imgOpts = append(imgOpts, images.InsecureRegistry())
+			}
+			imgs, err := bundle.ResolveImages(cmd.Context(), spec, filepath.Dir(a[0]), imgOpts...)
+			if err != nil {
+				return err
+			}
+			if imgs != nil {
+				for _, w := range imgs.Warnings {
+					fmt.Fprintf(cmd.ErrOrStderr(), "offkit: warning: %s\n", w)
+				}
+				opts = append(opts, bundle.WithImages(imgs.Plan, imgs.Refs))
 			}
 			if len(keys) > 0 {
 				pw, err := password(false)
@@ -106,6 +128,7 @@ signed later with 'offkit sign'. OUT appears only once the kit is complete.`,
 	f.StringVar(&epoch, "source-date-epoch", "", "kit time, seconds since 1970 (default: $SOURCE_DATE_EPOCH)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON ("+bundle.ResultVersion+")")
+	f.BoolVar(&insecure, "insecure-registry", false, "reach image registries over plain HTTP or unchecked HTTPS (loopback registries need no flag)")
 	return cmd
 }
 
@@ -151,7 +174,11 @@ func printResult(cmd *cobra.Command, r *bundle.Result, asJSON bool) error {
 	if len(sigs) > 0 {
 		state = fmt.Sprintf("signed by %d key(s)", len(sigs))
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Built %s: %s, %d file(s), %s, %s\n", r.Output, r.Kit.Root, m.FileCount, human(m.TotalSize), state)
+	imgs := ""
+	if n := len(r.Kit.Images); n > 0 {
+		imgs = fmt.Sprintf(", %d image(s)", n)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Built %s: %s, %d file(s), %s%s, %s\n", r.Output, r.Kit.Root, m.FileCount, human(m.TotalSize), imgs, state)
 	return nil
 }
 
@@ -166,7 +193,7 @@ func outsideSources(out, specDir string, spec *manifest.Spec) error {
 		o = r
 	}
 	for _, c := range spec.Components {
-		if c.Pending {
+		if c.Pending || c.IsImage() {
 			continue
 		}
 		src, err := filepath.Abs(filepath.Join(specDir, filepath.FromSlash(c.From)))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -83,12 +84,31 @@ func renderInspection(w io.Writer, in *bundle.Inspection) {
 	fmt.Fprintln(w, "Components:")
 	for _, c := range m.Components {
 		state := fmt.Sprintf("%d file(s), %s", len(c.Files), human(c.Size))
-		if c.Pending {
+		switch {
+		case c.Pending:
 			state = "PENDING (declared, not delivered)"
+		case c.Image != nil:
+			state = "image " + c.Image.Digest.String()
 		}
 		fmt.Fprintf(w, "  %-24s %-10s %s  %s\n", c.Name, c.Type, c.Path, state)
 		if c.SBOM != nil {
 			fmt.Fprintf(w, "  %-24s sbom       %s\n", "", c.SBOM.Path)
+		}
+	}
+	if m.Images != nil {
+		fmt.Fprintf(w, "Images:      %d image(s) in one OCI layout at %s/: %d file(s), %s\n", len(in.Images), m.Images.Path, len(m.Images.Files), human(m.Images.Size))
+		for _, im := range in.Images {
+			fmt.Fprintf(w, "  %s\n", im.Component)
+			fmt.Fprintf(w, "    reference:  %s\n", im.Reference)
+			if im.Repository != "" {
+				fmt.Fprintf(w, "    repository: %s\n", im.Repository)
+			}
+			fmt.Fprintf(w, "    digest:     %s (%s)\n", im.Digest, im.MediaType)
+			if len(im.Platforms) > 0 {
+				fmt.Fprintf(w, "    platforms:  %s\n", strings.Join(im.Platforms, ", "))
+			}
+			fmt.Fprintf(w, "    carries:    %d signature(s), %d attestation(s), %d referrer(s) (claimed; 'offkit verify --image-key' checks signatures)\n",
+				im.Signatures, im.Attestations, im.Referrers)
 		}
 	}
 	fmt.Fprintln(w, "SBOMs:")

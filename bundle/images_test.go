@@ -363,3 +363,64 @@ func parseSpec(t testing.TB, path string) *manifest.Spec {
 	}
 	return s
 }
+
+// rewritePredicate returns kit with its (unsigned) statement's predicate
+// and predicate type edited.
+func rewritePredicate(t *testing.T, kit []byte, edit func(st map[string]any, pred map[string]any)) []byte {
+	t.Helper()
+	return bundletest.Rewrite(t, kit, func(es []*bundletest.Entry) []*bundletest.Entry {
+		e := bundletest.Find(es, manifest.EnvelopeName)
+		_, payload, err := manifest.ParseEnvelope(e.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st map[string]any
+		if err := json.Unmarshal(payload, &st); err != nil {
+			t.Fatal(err)
+		}
+		pred := st["predicate"].(map[string]any)
+		edit(st, pred)
+		b, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Data, err = manifest.MarshalEnvelope(manifest.NewEnvelope(b)); err != nil {
+			t.Fatal(err)
+		}
+		return es
+	})
+}
+
+// TestReaderImagesVersion: a v1 manifest with images, or a v2 manifest
+// without, is malformed (exit 3), and so is a v2 manifest under the v1
+// predicate type.
+func TestReaderImagesVersion(t *testing.T) {
+	tr := writeImageSpec(t, t.TempDir())
+	v2 := bundletest.Build(t, tr.spec, nil)
+	v1 := bundletest.Kit(t)
+	if _, err := bundle.Open(bytes.NewReader(bundletest.Rewrite(t, v2, func(es []*bundletest.Entry) []*bundletest.Entry { return es }))); err != nil {
+		t.Fatalf("a v2 kit rewritten unchanged: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		kit  []byte
+		want string
+	}{
+		{"v1 with images", rewritePredicate(t, v2, func(st, p map[string]any) {
+			st["predicateType"], p["formatVersion"] = manifest.PredicateType, 1
+		}), "images"},
+		{"v2 without images", rewritePredicate(t, v2, func(st, p map[string]any) { delete(p, "images") }), "images"},
+		{"v2 predicate, v1 type", rewritePredicate(t, v2, func(st, p map[string]any) { st["predicateType"] = manifest.PredicateType }), "predicateType"},
+		{"v1 kit with empty images", rewritePredicate(t, v1, func(st, p map[string]any) {
+			p["images"] = map[string]any{"path": "images", "size": 0, "files": []any{}}
+		}), "images"},
+		{"v1 kit with v2 type", rewritePredicate(t, v1, func(st, p map[string]any) { st["predicateType"] = manifest.PredicateTypeV2 }), "predicateType"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := bundle.Open(bytes.NewReader(c.kit))
+			if !errors.Is(err, manifest.ErrMalformed) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Open: %v, want ErrMalformed about %s", err, c.want)
+			}
+		})
+	}
+}

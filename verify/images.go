@@ -118,7 +118,7 @@ func (ic *imageCheck) tee(e *bundle.Entry) func() error {
 // layoutError names the kit file a layout error is about.
 func (ic *imageCheck) layoutError(err error) error {
 	if le := (*images.LayoutError)(nil); errors.As(err, &le) {
-		return fmt.Errorf("%w: %s%s: %w", ErrNotIntact, ic.prefix, le.Path, err)
+		return fmt.Errorf("%w: %s%s: %w", ErrNotIntact, ic.prefix, le.Path, le.Err)
 	}
 	return notIntact(err)
 }

@@ -32,6 +32,13 @@ import (
 // or written to a temporary file. On error dst holds partial output, which
 // the caller discards. Without WithSigner the kit is unsigned; Sign signs it later.
 // The same spec, sources and creation time give the same bytes.
+//
+// A spec with image components needs WithImages (see ResolveImages) and
+// makes a format v2 kit: the image layout's files are payload files under
+// images/, listed with the digests the plan gives and streamed from their
+// sources, once, as the payload is written; content that does not match
+// fails the build with ErrSourceChanged. A spec without images makes a v1
+// kit, unchanged.
 func Build(ctx context.Context, dst io.Writer, spec *manifest.Spec, specDir string, opts ...Option) (*Head, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {

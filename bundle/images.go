@@ -144,7 +144,11 @@ func imageComponents(ctx context.Context, spec *manifest.Spec, im *Images) ([]im
 	if n != len(im.Refs) {
 		return nil, errors.New("build: WithImages names components that are not image components of the spec")
 	}
-	return im.Plan.Files(), nil
+	files := im.Plan.Files()
+	if blobs := len(files) - 2; blobs > images.MaxLayoutBlobs { // oci-layout and index.json are not blobs
+		return nil, fmt.Errorf("%w: the image layout would hold %d blobs, over the limit of %d; split the kit", ErrTooLarge, blobs, images.MaxLayoutBlobs)
+	}
+	return files, nil
 }
 
 // layoutImages returns the digests index.json lists as images.

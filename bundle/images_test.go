@@ -15,11 +15,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/bundle/bundletest"
 	"github.com/offkit/offkit/images"
+	"github.com/offkit/offkit/internal/registrytest"
 	"github.com/offkit/offkit/manifest"
 )
 
@@ -422,5 +425,48 @@ func TestReaderImagesVersion(t *testing.T) {
 				t.Fatalf("Open: %v, want ErrMalformed about %s", err, c.want)
 			}
 		})
+	}
+}
+
+// TestBuildImagesRegistry: an image from a real registry, named by tag,
+// resolves with a warning to the digest the kit records, and two builds are
+// byte-identical.
+func TestBuildImagesRegistry(t *testing.T) {
+	reg := registrytest.Start(t)
+	img := bundletest.RandomImage(t, 42)
+	ref, err := name.ParseReference(reg + "/team/runner:1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "kit.yaml")
+	y := "name: regkit\nversion: 1.0.0\ncomponents:\n  - name: runner\n    image: " + reg + "/team/runner:1.0\n"
+	if err := os.WriteFile(spec, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := bundle.ResolveImages(context.Background(), parseSpec(t, spec), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := bundletest.Digest(t, img).String()
+	if len(imgs.Warnings) != 1 || !strings.Contains(imgs.Warnings[0], `component "runner": image `+reg+"/team/runner:1.0 is named by tag: resolved to "+digest) {
+		t.Errorf("warnings %q, want one about the tag", imgs.Warnings)
+	}
+	r := imgs.Refs["runner"]
+	if r.Repository != reg+"/team/runner" || r.Tag != "1.0" || r.Digest.String() != digest || r.Reference != reg+"/team/runner:1.0" {
+		t.Errorf("ref = %+v", r)
+	}
+	a := bundletest.Build(t, spec, nil)
+	b := bundletest.Build(t, spec, nil)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("two builds from the registry differ")
+	}
+	files, head := bundletest.Payload(t, a)
+	if head.Manifest.FormatVersion != manifest.FormatVersion2 || len(files) != len(head.Manifest.Images.Files) || head.Manifest.Components[0].Image.Digest.String() != digest {
+		t.Errorf("kit: format %d, %d files for %d layout files", head.Manifest.FormatVersion, len(files), len(head.Manifest.Images.Files))
 	}
 }

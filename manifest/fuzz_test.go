@@ -55,6 +55,10 @@ func FuzzParseStatement(f *testing.F) {
 	st, _ := NewStatement(m, sums)
 	p, _ := st.Marshal()
 	f.Add(p)
+	m2, sums2 := testManifestV2()
+	st2, _ := NewStatement(m2, sums2)
+	p2, _ := st2.Marshal()
+	f.Add(p2)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, man, err := ParseStatement(b)
 		if err != nil {
@@ -77,12 +81,19 @@ func FuzzParseStatement(f *testing.F) {
 // spec's paths are safe.
 func FuzzParseSpec(f *testing.F) {
 	f.Add([]byte("name: a\nversion: 1.0.0\ncomponents:\n  - name: c\n    from: x\n    path: y\n"))
+	f.Add([]byte(imageSpec))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ParseSpec(b, "kit.yaml")
 		if err != nil {
 			return
 		}
 		for _, c := range s.Components {
+			if c.IsImage() {
+				if c.Path != "" || c.From != "" || c.Pending || c.Type != TypeImage {
+					t.Fatalf("accepted image component %+v", c)
+				}
+				continue
+			}
 			if err := CheckPath(c.Path); err != nil {
 				t.Fatalf("accepted unsafe path %q", c.Path)
 			}

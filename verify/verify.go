@@ -201,16 +201,25 @@ func (r *Report) skip(name, why string) {
 func Verify(ctx context.Context, r io.Reader, opts ...Option) (*Report, error) {
 	rep := &Report{SchemaVersion: ReportVersion, Checks: []Check{}, Signers: []Signer{}}
 	err := run(ctx, r, rep, opts)
-	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+	if err != nil && ctx.Err() != nil {
 		// Cancelled: whatever the reading failed with (a pipe closed by the
 		// same Ctrl-C looks like truncation) is not the kit's fault.
-		err = fmt.Errorf("interrupted: %w", context.Cause(ctx))
+		err = interrupted(ctx)
 	}
 	rep.Verified = err == nil
 	if err != nil {
 		rep.Error = err.Error()
 	}
 	return rep, err
+}
+
+// interrupted is the error of a cancelled verification: it wraps ctx.Err()
+// and names the cause (the signal) when there is one.
+func interrupted(ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil && cause.Error() != ctx.Err().Error() {
+		return fmt.Errorf("interrupted: %v: %w", cause, ctx.Err())
+	}
+	return fmt.Errorf("interrupted: %w", ctx.Err())
 }
 
 func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {

@@ -8,10 +8,15 @@
 #   BENCH_SEED  sample seed (default 1)
 #   BENCH_RUNS  runs per measurement; the best wall time is reported (default 3)
 #   BENCH_GO    set to 0 to skip the Go benchmarks at the end
+#   BENCH_IMAGES      set to 0 to skip the container image measurements
+#   BENCH_IMAGE_SIZE  size of the generated image's big layer for
+#                     internal/genimage (default 1GiB; e.g. 64MiB)
+#   BENCH_ONLY  set to "images" to run only the container image measurements
 #   OFFKIT      offkit binary (default bin/offkit)
 #   COSIGN      cosign binary (default .cache/bin/cosign)
 #
-# The sample is cached under .cache/bench/sample/<size>-seed<seed>/ and reused.
+# The sample is cached under .cache/bench/sample/<size>-seed<seed>/ and reused,
+# the image layout under .cache/bench/image/<size>-seed<seed>/layout/.
 # Page cache cannot be dropped here, so every measurement runs warm: the sample
 # is read once before timing, and the best of BENCH_RUNS is taken.
 # Peak RSS is GNU time's %M: the largest single process of a pipeline.
@@ -25,6 +30,9 @@ BENCH_SIZE="${BENCH_SIZE:-1GiB}"
 BENCH_SEED="${BENCH_SEED:-1}"
 BENCH_RUNS="${BENCH_RUNS:-3}"
 BENCH_GO="${BENCH_GO:-1}"
+BENCH_IMAGES="${BENCH_IMAGES:-1}"
+BENCH_IMAGE_SIZE="${BENCH_IMAGE_SIZE:-1GiB}"
+BENCH_ONLY="${BENCH_ONLY:-}"
 OFFKIT="${OFFKIT:-$ROOT/bin/offkit}"
 COSIGN="${COSIGN:-$ROOT/.cache/bin/cosign}"
 TIME=/usr/bin/time
@@ -38,10 +46,17 @@ note() { printf 'bench.sh: %s\n' "$*" >&2; }
 [[ -x "$TIME" ]] || die "$TIME not found (run: make tools)"
 command -v zstd >/dev/null || die "zstd not found (run: make tools)"
 [[ "$BENCH_RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
+[[ -z "$BENCH_ONLY" || "$BENCH_ONLY" == images ]] || die "BENCH_ONLY must be empty or \"images\""
+[[ "$BENCH_ONLY" != images || "$BENCH_IMAGES" != 0 ]] || die "BENCH_ONLY=images with BENCH_IMAGES=0 measures nothing"
+if [[ "$BENCH_IMAGES" != 0 ]]; then
+	[[ -x /usr/bin/docker-registry ]] || die "/usr/bin/docker-registry not found (run: make tools)"
+	command -v curl >/dev/null || die "curl not found"
+fi
 
 mkdir -p "$ROOT/.cache/bench/sample"
 
 # --- sample -----------------------------------------------------------------
+if [[ "$BENCH_ONLY" != images ]]; then
 GEN_HASH="$(cat internal/gensample/*.go | sha256sum | cut -c1-16)"
 SAMPLE="$ROOT/.cache/bench/sample/${BENCH_SIZE//[^A-Za-z0-9.]/_}-seed${BENCH_SEED}"
 if [[ ! -f "$SAMPLE/.complete" || "$(cat "$SAMPLE/.complete")" != "$GEN_HASH" ]]; then
@@ -53,20 +68,33 @@ if [[ ! -f "$SAMPLE/.complete" || "$(cat "$SAMPLE/.complete")" != "$GEN_HASH" ]]
 fi
 PAYLOAD_BYTES="$(find "$SAMPLE/data" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')"
 PAYLOAD_FILES="$(find "$SAMPLE/data" -type f | wc -l)"
+fi
 
 WORK="$(mktemp -d "$ROOT/.cache/bench/work.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+# The images section may start a registry (its pid in $WORK/registry.pid).
+trap 'registry_stop; rm -rf "$WORK"' EXIT
+registry_stop() {
+	local f="${BENCH_WORK:-$WORK}/registry.pid" pid
+	[[ -f "$f" ]] || return 0
+	pid="$(cat "$f")"
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$f"
+}
 
 export COSIGN_PASSWORD="offkit-bench"
-export BENCH_SAMPLE="$SAMPLE" BENCH_WORK="$WORK" BENCH_OFFKIT="$OFFKIT" BENCH_COSIGN="$COSIGN" BENCH_KIT_ROOT="$KIT_ROOT"
+export BENCH_SAMPLE="${SAMPLE:-}" BENCH_WORK="$WORK" BENCH_OFFKIT="$OFFKIT" BENCH_COSIGN="$COSIGN" BENCH_KIT_ROOT="$KIT_ROOT"
 
 note "keygen"
 "$OFFKIT" keygen --output-key-prefix "$WORK/bench" >"$WORK/keygen.log" 2>&1 ||
 	{ cat "$WORK/keygen.log" >&2; die "offkit keygen failed"; }
 
+if [[ "$BENCH_ONLY" != images ]]; then
 note "warm-up read of the sample ($PAYLOAD_FILES files, $PAYLOAD_BYTES bytes)"
 # Not `tar -cf /dev/null`: GNU tar skips reading file data when writing there.
 (cd "$SAMPLE" && find data -type f -print0 | xargs -0 cat >/dev/null)
+fi
 
 # --- measurement ------------------------------------------------------------
 declare -a OPS=()
@@ -96,6 +124,155 @@ measure() {
 	SECS[$name]="$best"
 	RSS[$name]="$maxrss"
 }
+
+# --- container images: definitions ---------------------------------------------
+# A generated OCI layout with one image (a small layer and one incompressible
+# layer of BENCH_IMAGE_SIZE bytes) goes through offkit build, verify, unpack
+# and images push to a real registry (/usr/bin/docker-registry on loopback),
+# against cp -r of the layout. Peak RSS must not grow with the image size:
+# blobs are streamed, never held whole.
+IMAGE_REF=team/big:v1
+
+# registry_start starts the registry on $BENCH_REG_HOST with its storage in
+# $BENCH_WORK/registry/storage (the config is internal/registrytest's) and
+# waits until /v2/ answers. It runs in measurement setups too, so it keeps its
+# state in files.
+registry_start() {
+	local dir="$BENCH_WORK/registry" pid
+	mkdir -p "$dir/storage"
+	cat >"$dir/config.yml" <<-YAML
+		version: 0.1
+		log:
+		  level: warn
+		  accesslog:
+		    disabled: true
+		storage:
+		  filesystem:
+		    rootdirectory: "$dir/storage"
+		  delete:
+		    enabled: true
+		  maintenance:
+		    uploadpurging:
+		      enabled: false
+		http:
+		  addr: "$BENCH_REG_HOST"
+		  secret: offkit-bench
+	YAML
+	env -i PATH=/usr/bin:/bin /usr/bin/docker-registry serve "$dir/config.yml" >>"$dir/log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$BENCH_WORK/registry.pid"
+	for _ in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || { rm -f "$BENCH_WORK/registry.pid"; return 1; }
+		curl -fsS -o /dev/null --max-time 1 "http://$BENCH_REG_HOST/v2/" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	registry_stop
+	return 1
+}
+export -f registry_start registry_stop
+
+images_measure() {
+	local gen_hash name rel port i
+	gen_hash="$(cat internal/genimage/*.go | sha256sum | cut -c1-16)"
+	IMAGE="$ROOT/.cache/bench/image/${BENCH_IMAGE_SIZE//[^A-Za-z0-9.]/_}-seed${BENCH_SEED}"
+	if [[ ! -f "$IMAGE/.complete" || "$(cat "$IMAGE/.complete")" != "$gen_hash" ]]; then
+		note "generating $BENCH_IMAGE_SIZE image layout (seed $BENCH_SEED) in ${IMAGE#"$ROOT"/}"
+		rm -rf "$IMAGE" "$IMAGE.tmp"
+		mkdir -p "$IMAGE.tmp"
+		go run ./internal/genimage -o "$IMAGE.tmp/layout" -size "$BENCH_IMAGE_SIZE" -seed "$BENCH_SEED" -ref "$IMAGE_REF" -q
+		echo "$gen_hash" >"$IMAGE.tmp/.complete"
+		mv "$IMAGE.tmp" "$IMAGE"
+	fi
+	IMAGE_BYTES="$(find "$IMAGE/layout" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')"
+	IMAGE_BLOBS="$(find "$IMAGE/layout/blobs" -type f | wc -l)"
+	export BENCH_IMAGE="$IMAGE"
+
+	# kit.yaml names the layout relative to itself, as a kit source tree would.
+	mkdir -p "$WORK/imgkit"
+	rel="$(realpath --relative-to="$WORK/imgkit" "$IMAGE/layout")"
+	printf 'name: big\nversion: 1.0.0\ncomponents:\n  - name: big\n    image: oci:%s:%s\n' "$rel" "$IMAGE_REF" >"$WORK/imgkit/kit.yaml"
+
+	note "warm-up read of the image layout ($IMAGE_BLOBS blobs, $IMAGE_BYTES bytes)"
+	find "$IMAGE/layout" -type f -print0 | xargs -0 cat >/dev/null
+
+	local -a saved_ops=("${OPS[@]}")
+	OPS=()
+	measure "image cp -r" \
+		'rm -rf "$BENCH_WORK/imgcp"; sync' \
+		'cp -r "$BENCH_IMAGE/layout" "$BENCH_WORK/imgcp"'
+	measure "image cp -r + sync" \
+		'rm -rf "$BENCH_WORK/imgcp"; sync' \
+		'cp -r "$BENCH_IMAGE/layout" "$BENCH_WORK/imgcp"; sync -f "$BENCH_WORK/imgcp"'
+	rm -rf "$WORK/imgcp"
+
+	measure "image build" \
+		'rm -f "$BENCH_WORK/img.tar.zst"' \
+		'"$BENCH_OFFKIT" build "$BENCH_WORK/imgkit/kit.yaml" -o "$BENCH_WORK/img.tar.zst" --key "$BENCH_WORK/bench.key"'
+	IMAGE_KIT_BYTES="$(stat -c %s "$WORK/img.tar.zst")"
+
+	measure "image verify" \
+		':' \
+		'"$BENCH_OFFKIT" verify "$BENCH_WORK/img.tar.zst" --key "$BENCH_WORK/bench.pub"'
+
+	measure "image unpack" \
+		'rm -rf "$BENCH_WORK/imgu"; mkdir -p "$BENCH_WORK/imgu"; sync' \
+		'"$BENCH_OFFKIT" unpack "$BENCH_WORK/img.tar.zst" -C "$BENCH_WORK/imgu" --key "$BENCH_WORK/bench.pub"'
+	rm -rf "$WORK/imgu"
+
+	# A free loopback port: nothing answers on it, and the registry starts.
+	export BENCH_REG_HOST=""
+	for ((i = 0; i < 10; i++)); do
+		port=$((20000 + RANDOM % 40000))
+		if (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
+		BENCH_REG_HOST="127.0.0.1:$port"
+		registry_start && break
+		BENCH_REG_HOST=""
+	done
+	[[ -n "$BENCH_REG_HOST" ]] || { tail -n 30 "$WORK/registry/log" >&2 2>/dev/null; die "could not start /usr/bin/docker-registry"; }
+
+	# images push verifies the kit into a temporary directory under $TMPDIR
+	# first; keep it in the work directory. Every push run gets an empty
+	# registry, so every blob is really sent.
+	local push='TMPDIR="$BENCH_WORK" "$BENCH_OFFKIT" images push "$BENCH_WORK/img.tar.zst" --to "$BENCH_REG_HOST/site" --key "$BENCH_WORK/bench.pub"'
+	measure "image push" \
+		'registry_stop; rm -rf "$BENCH_WORK/registry/storage"; sync
+		 registry_start || { tail -n 30 "$BENCH_WORK/registry/log" >&2; exit 1; }' \
+		"$push"
+	IMAGE_PUSH_RESULT="$(grep -o '[0-9]* blob(s) pushed, [0-9]* already there' "$WORK/op.log" || true)"
+	[[ "$IMAGE_PUSH_RESULT" =~ ^[1-9][0-9]*\ blob\(s\)\ pushed,\ 0\ already ]] ||
+		{ cat "$WORK/op.log" >&2; die "image push to an empty registry did not push every blob"; }
+
+	# Pushing again is harmless: the registry has every blob.
+	measure "image re-push" ':' "$push"
+	IMAGE_REPUSH_RESULT="$(grep -o '[0-9]* blob(s) pushed, [0-9]* already there' "$WORK/op.log" || true)"
+	[[ "$IMAGE_REPUSH_RESULT" =~ ^0\ blob\(s\)\ pushed ]] ||
+		{ cat "$WORK/op.log" >&2; die "image re-push sent blobs again"; }
+	registry_stop
+	rm -rf "$WORK/registry"
+
+	IMAGE_OPS=("${OPS[@]}")
+	OPS=("${saved_ops[@]}")
+}
+
+images_report() {
+	echo
+	printf 'image: oci:%s:%s, big layer %s (seed %s), %d layout bytes (%.1f MiB) in %d blobs; kit %d bytes; best of %d runs\n' \
+		"${IMAGE#"$ROOT"/}/layout" "$IMAGE_REF" "$BENCH_IMAGE_SIZE" "$BENCH_SEED" "$IMAGE_BYTES" \
+		"$(awk -v b="$IMAGE_BYTES" 'BEGIN { print b / 1048576 }')" "$IMAGE_BLOBS" "$IMAGE_KIT_BYTES" "$BENCH_RUNS"
+	printf 'push to an empty registry: %s; again: %s\n\n' "$IMAGE_PUSH_RESULT" "$IMAGE_REPUSH_RESULT"
+	printf '%-20s %10s %10s %14s\n' operation seconds 'MB/s' 'peak RSS MiB'
+	printf '%-20s %10s %10s %14s\n' -------------------- ---------- ---------- --------------
+	for op in "${IMAGE_OPS[@]}"; do
+		awk -v op="$op" -v s="${SECS[$op]}" -v b="$IMAGE_BYTES" -v r="${RSS[$op]}" \
+			'BEGIN { printf "%-20s %10.3f %10.1f %14.1f\n", op, s, (s > 0 ? b / 1e6 / s : 0), r / 1024 }'
+	done
+}
+
+if [[ "$BENCH_ONLY" == images ]]; then
+	images_measure
+	images_report
+	exit 0
+fi
 
 measure "manual build" \
 	'rm -rf "$BENCH_WORK/manual"; mkdir -p "$BENCH_WORK/manual"' \
@@ -163,6 +340,11 @@ FLAT_UNPACK_BIG="$(rss "$OFFKIT" unpack "$WORK/one.tar.zst" -C "$WORK/one/u" --k
 FLAT_UNPACK_SMALL="$(rss "$OFFKIT" unpack "$WORK/small.tar.zst" -C "$WORK/one/u2" --key "$WORK/bench.pub")"
 rm -rf "$WORK/one" "$WORK/one.tar.zst"
 
+# --- container images ------------------------------------------------------
+if [[ "$BENCH_IMAGES" != 0 ]]; then
+	images_measure
+fi
+
 # --- report -----------------------------------------------------------------
 echo
 printf 'sample: %s, %d files, %d payload bytes (%.1f MiB), seed %s; best of %d runs\n' \
@@ -185,6 +367,10 @@ printf 'time offkit unpack / tar --zstd -x           : %sx (--no-sync %sx; again
 
 printf 'peak RSS MiB, one 1 GiB file / example kit: verify %s / %s, unpack %s / %s\n' \
 	"$FLAT_VERIFY_BIG" "$FLAT_VERIFY_SMALL" "$FLAT_UNPACK_BIG" "$FLAT_UNPACK_SMALL"
+
+if [[ "$BENCH_IMAGES" != 0 ]]; then
+	images_report
+fi
 
 # --- Go benchmarks ----------------------------------------------------------
 if [[ "$BENCH_GO" != 0 ]]; then

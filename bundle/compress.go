@@ -288,13 +288,11 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	}
 	switch {
 	case isZstd:
-		d, err := zstd.NewReader(br,
-			zstd.WithDecoderConcurrency(2),
-			zstd.WithDecoderMaxWindow(MaxWindow))
+		d, err := newFrameDecoder(br)
 		if err != nil {
 			return nil, "", err
 		}
-		return zstdCloser{d}, Zstd, nil
+		return d, Zstd, nil
 	case isGzip:
 		d, err := gzip.NewReader(br)
 		if err != nil {
@@ -310,10 +308,6 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	}
 	return nil, "", ErrUnknownFormat
 }
-
-type zstdCloser struct{ *zstd.Decoder }
-
-func (z zstdCloser) Close() error { z.Decoder.Close(); return nil }
 
 // looksLikeTarHeader reports whether GNU tar would take block for a tar
 // header, and so read the whole file as an uncompressed archive: the test of

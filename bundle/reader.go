@@ -119,8 +119,16 @@ func Open(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, src.classify(err)
 	}
-	ra := newReadahead(dec, 1<<20, 8)
-	tail := &tailReader{r: ra}
+	// A zstd kit is decoded frames ahead, on every core (frameDecoder);
+	// the others are read ahead by a goroutine of their own.
+	var ra *readahead
+	var tail *tailReader
+	if comp == Zstd {
+		tail = &tailReader{r: dec}
+	} else {
+		ra = newReadahead(dec, 1<<20, 8)
+		tail = &tailReader{r: ra}
+	}
 	rd := &Reader{src: src, dec: dec, ra: ra, tail: tail, tr: tar.NewReader(tail)}
 	h, err := rd.readHead()
 	if err != nil {
@@ -145,7 +153,9 @@ func Open(r io.Reader) (*Reader, error) {
 
 // Close releases the decompressor.
 func (rd *Reader) Close() error {
-	rd.ra.Close()
+	if rd.ra != nil {
+		rd.ra.Close()
+	}
 	return rd.dec.Close()
 }
 

@@ -207,9 +207,10 @@ func closeOnCancel(ctx context.Context, in io.Closer) func() bool {
 
 // streamMemoryLimit is the soft limit on the Go heap for commands that
 // stream a kit (verify, unpack). Their live heap is the kit's head plus
-// fixed buffers; without a limit the collector lets the heap grow to twice
-// that before collecting. A larger head still works: the limit is soft.
-const streamMemoryLimit = 64 << 20
+// fixed buffers (about 40 MiB of zstd frames in flight); without a limit
+// the collector lets the heap grow to twice that before collecting. A
+// larger head still works: the limit is soft.
+const streamMemoryLimit = 96 << 20
 
 // limitMemory applies streamMemoryLimit unless GOMEMLIMIT is set.
 func limitMemory() {

@@ -173,6 +173,9 @@ func (rd *Reader) next() (*tar.Header, error) {
 		return nil, io.EOF
 	}
 	if err != nil {
+		if errors.Is(err, ErrCorrupt) { // the decompressor's: not the tar's
+			return nil, rd.src.classify(err)
+		}
 		return nil, rd.src.classify(fmt.Errorf("tar: %w", err))
 	}
 	if err := checkHeader(h); err != nil {

@@ -34,7 +34,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/offkit/offkit/bundle"
@@ -218,20 +217,6 @@ func zst(raw []byte) []byte {
 		raw = raw[n:]
 	}
 	return out
-}
-
-// gz compresses raw as offkit does: one gzip member per ChunkSize bytes,
-// with MTIME 0 and no name.
-func gz(raw []byte) []byte {
-	var b bytes.Buffer
-	for len(raw) > 0 {
-		n := min(len(raw), bundle.ChunkSize)
-		zw := gzip.NewWriter(&b)
-		zw.Write(raw[:n])
-		zw.Close()
-		raw = raw[n:]
-	}
-	return b.Bytes()
 }
 
 // entries returns the good kit's entries.

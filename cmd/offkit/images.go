@@ -118,25 +118,27 @@ before anything is pushed.
 // pushKit verifies kit by unpacking it into a temporary directory and
 // pushes its images from there, filling in res as it goes.
 func pushKit(ctx context.Context, w io.Writer, kit, to string, opts []verify.Option, iopts []images.Option, quiet, asJSON bool, res *pushResult) error {
-	in, size, err := openKit(kit)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	defer closeOnCancel(ctx, in)()
 	tmp, err := os.MkdirTemp("", "offkit-push-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	u, err := unpack.New(tmp, unpack.Options{NoSync: true})
-	if err != nil {
+	var u *unpack.Unpacker
+	defer func() {
+		if u != nil {
+			u.Close()
+		}
+	}()
+	rep, err := streamKit(ctx, kit, "verifying", quiet || asJSON, opts, func() ([]verify.Option, error) {
+		var err error
+		if u, err = unpack.New(tmp, unpack.Options{NoSync: true}); err != nil {
+			return nil, err
+		}
+		return []verify.Option{verify.WithExtractor(u)}, nil
+	})
+	if rep == nil {
 		return err
 	}
-	defer u.Close()
-	p := newProgress("verifying", quiet || asJSON)
-	rep, err := verify.Verify(ctx, &countingReader{r: in, total: size, p: p}, append(opts, verify.WithExtractor(u))...)
-	p.finish()
 	res.Verify = rep
 	if !asJSON && (err != nil || !quiet) {
 		// The verification is shown in full when it failed, and otherwise

@@ -36,26 +36,31 @@ KIT may be "-" for standard input.
 			if err != nil {
 				return err
 			}
-			in, size, err := openKit(a[0])
-			if err != nil {
+			var u *unpack.Unpacker
+			defer func() {
+				if u != nil {
+					u.Close()
+				}
+			}()
+			rep, err := streamKit(cmd.Context(), a[0], "unpacking", quiet || asJSON, opts, func() ([]verify.Option, error) {
+				var err error
+				if u, err = unpack.New(dir, o); err != nil {
+					return nil, err
+				}
+				for _, s := range u.Cleaned {
+					fmt.Fprintf(cmd.ErrOrStderr(), "offkit: removed stale staging directory %s, left by an interrupted unpack\n", s)
+				}
+				for _, s := range u.Busy {
+					fmt.Fprintf(cmd.ErrOrStderr(), "offkit: note: %s belongs to an unpack still running; left alone\n", s)
+				}
+				for _, e := range u.Problems {
+					fmt.Fprintf(cmd.ErrOrStderr(), "offkit: warning: %v\n", e)
+				}
+				return []verify.Option{verify.WithExtractor(u)}, nil
+			})
+			if rep == nil {
 				return err
 			}
-			defer in.Close()
-			defer closeOnCancel(cmd.Context(), in)()
-			u, err := unpack.New(dir, o)
-			if err != nil {
-				return err
-			}
-			defer u.Close()
-			for _, s := range u.Cleaned {
-				fmt.Fprintf(cmd.ErrOrStderr(), "offkit: removed stale staging directory %s, left by an interrupted unpack\n", s)
-			}
-			for _, s := range u.Busy {
-				fmt.Fprintf(cmd.ErrOrStderr(), "offkit: note: %s belongs to an unpack still running; left alone\n", s)
-			}
-			p := newProgress("unpacking", quiet || asJSON)
-			rep, err := verify.Verify(cmd.Context(), &countingReader{r: in, total: size, p: p}, append(opts, verify.WithExtractor(u))...)
-			p.finish()
 			rep.Output = u.Target()
 			if asJSON {
 				if jerr := printJSON(cmd.OutOrStdout(), rep); jerr != nil {

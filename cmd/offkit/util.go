@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/offkit/offkit/verify"
 )
 
 // atomicFile is an output file that appears at its path only when Commit
@@ -217,4 +219,29 @@ func limitMemory() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(streamMemoryLimit)
 	}
+}
+
+// streamKit opens the kit at path and verifies it with opts, in one pass,
+// showing progress as label unless quiet. before, if not nil, runs once
+// the kit is open and may add options (unpack's extractor); it runs after
+// the kit opens so a missing kit fails before anything is made. The report
+// is nil only if the kit could not be opened or before failed.
+func streamKit(ctx context.Context, path, label string, quiet bool, opts []verify.Option, before func() ([]verify.Option, error)) (*verify.Report, error) {
+	in, size, err := openKit(path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	defer closeOnCancel(ctx, in)()
+	if before != nil {
+		more, err := before()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, more...)
+	}
+	p := newProgress(label, quiet)
+	rep, err := verify.Verify(ctx, &countingReader{r: in, total: size, p: p}, opts...)
+	p.finish()
+	return rep, err
 }

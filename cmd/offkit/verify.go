@@ -25,15 +25,10 @@ only if all hold. KIT may be "-" for standard input.
 			if err != nil {
 				return err
 			}
-			in, size, err := openKit(a[0])
-			if err != nil {
+			rep, err := streamKit(cmd.Context(), a[0], "verifying", quiet || asJSON, opts, nil)
+			if rep == nil {
 				return err
 			}
-			defer in.Close()
-			defer closeOnCancel(cmd.Context(), in)()
-			p := newProgress("verifying", quiet || asJSON)
-			rep, err := verify.Verify(cmd.Context(), &countingReader{r: in, total: size, p: p}, opts...)
-			p.finish()
 			if asJSON {
 				if jerr := printJSON(cmd.OutOrStdout(), rep); jerr != nil {
 					return jerr

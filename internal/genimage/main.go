@@ -28,7 +28,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -38,7 +37,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -48,6 +46,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/offkit/offkit/internal/sample"
 )
 
 const (
@@ -78,7 +78,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	size, err := parseSize(*sizeStr)
+	size, err := sample.ParseSize(*sizeStr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "genimage: %v\n", err)
 		os.Exit(2)
@@ -92,62 +92,6 @@ func main() {
 		fmt.Fprintf(os.Stderr, "genimage: %s: %s %s (big layer %s, %d bytes)\n",
 			*out, *ref, img.digest, img.bigDigest, img.bigSize)
 	}
-}
-
-// parseSize accepts a plain byte count or a number with a unit suffix:
-// B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB. Bare K/M/G and the *iB forms are
-// binary; KB/MB/GB are decimal. Fractions are allowed ("1.5GiB"). It is the
-// same syntax as internal/gensample's -size.
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	i := 0
-	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
-		i++
-	}
-	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
-	if num == "" {
-		return 0, fmt.Errorf("invalid size %q", s)
-	}
-	var mult float64
-	switch unit {
-	case "", "b":
-		mult = 1
-	case "k", "kib":
-		mult = kib
-	case "m", "mib":
-		mult = mib
-	case "g", "gib":
-		mult = gib
-	case "t", "tib":
-		mult = 1 << 40
-	case "kb":
-		mult = 1e3
-	case "mb":
-		mult = 1e6
-	case "gb":
-		mult = 1e9
-	case "tb":
-		mult = 1e12
-	default:
-		return 0, fmt.Errorf("invalid size %q: unknown unit %q", s, unit)
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
-		return 0, fmt.Errorf("invalid size %q", s)
-	}
-	n := int64(f * mult)
-	if n <= 0 {
-		return 0, fmt.Errorf("size %q must be positive", s)
-	}
-	return n, nil
-}
-
-// newRNG derives an independent ChaCha8 stream from seed and a domain label.
-func newRNG(seed uint64, domain string) *rand.ChaCha8 {
-	var key [32]byte
-	binary.LittleEndian.PutUint64(key[:8], seed)
-	copy(key[8:], domain)
-	return rand.NewChaCha8(key)
 }
 
 // result describes the written image.
@@ -235,7 +179,7 @@ func generate(dir string, size int64, seed uint64, ref string, force bool) (resu
 // smallLayer returns a small gzipped tar of a few pseudo-random files, built
 // in memory.
 func smallLayer(seed uint64) (v1.Layer, error) {
-	rng := rand.New(newRNG(seed, "small"))
+	rng := rand.New(sample.NewRNG(seed, "small"))
 	var buf bytes.Buffer
 	gz, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	if err != nil {
@@ -305,7 +249,7 @@ func (l *bigLayer) write(w, u io.Writer) error {
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	rng := newRNG(l.seed, "big")
+	rng := sample.NewRNG(l.seed, "big")
 	buf := make([]byte, 256*kib)
 	for left := l.fileSize; left > 0; {
 		n := int64(len(buf))

@@ -17,7 +17,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,7 +25,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
+
+	"github.com/offkit/offkit/internal/sample"
 )
 
 const (
@@ -50,7 +50,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	size, err := parseSize(*sizeStr)
+	size, err := sample.ParseSize(*sizeStr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gensample: %v\n", err)
 		os.Exit(2)
@@ -67,53 +67,6 @@ func main() {
 	}
 }
 
-// parseSize accepts a plain byte count or a number with a unit suffix:
-// B, K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB. Bare K/M/G and the *iB forms are
-// binary; KB/MB/GB are decimal. Fractions are allowed ("1.5GiB").
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	i := 0
-	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
-		i++
-	}
-	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
-	if num == "" {
-		return 0, fmt.Errorf("invalid size %q", s)
-	}
-	var mult float64
-	switch unit {
-	case "", "b":
-		mult = 1
-	case "k", "kib":
-		mult = kib
-	case "m", "mib":
-		mult = mib
-	case "g", "gib":
-		mult = gib
-	case "t", "tib":
-		mult = 1 << 40
-	case "kb":
-		mult = 1e3
-	case "mb":
-		mult = 1e6
-	case "gb":
-		mult = 1e9
-	case "tb":
-		mult = 1e12
-	default:
-		return 0, fmt.Errorf("invalid size %q: unknown unit %q", s, unit)
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
-		return 0, fmt.Errorf("invalid size %q", s)
-	}
-	n := int64(f * mult)
-	if n <= 0 {
-		return 0, fmt.Errorf("size %q must be positive", s)
-	}
-	return n, nil
-}
-
 type stats struct {
 	randFiles, textFiles, smallFiles int
 	randBytes, textBytes, smallBytes int64
@@ -121,15 +74,6 @@ type stats struct {
 
 func (s stats) files() int   { return s.randFiles + s.textFiles + s.smallFiles }
 func (s stats) bytes() int64 { return s.randBytes + s.textBytes + s.smallBytes }
-
-// newRNG derives an independent ChaCha8 stream from seed and a domain label,
-// so each kind of content is stable even if another kind's layout changes.
-func newRNG(seed uint64, domain string) *rand.ChaCha8 {
-	var key [32]byte
-	binary.LittleEndian.PutUint64(key[:8], seed)
-	copy(key[8:], domain)
-	return rand.NewChaCha8(key)
-}
 
 func generate(dir string, total int64, seed uint64, force bool) (stats, error) {
 	var st stats
@@ -152,9 +96,9 @@ func generate(dir string, total int64, seed uint64, force bool) (stats, error) {
 	textBudget := total * 4 / 10
 	smallBudget := total - randBudget - textBudget
 
-	layout := rand.New(newRNG(seed, "layout"))
-	randSrc := newRNG(seed, "random-bytes")
-	textRNG := rand.New(newRNG(seed, "text"))
+	layout := rand.New(sample.NewRNG(seed, "layout"))
+	randSrc := sample.NewRNG(seed, "random-bytes")
+	textRNG := rand.New(sample.NewRNG(seed, "text"))
 
 	buf := make([]byte, mib) // the only large buffer; reused for all random content
 

@@ -111,6 +111,19 @@ func (t *trustFlags) options() ([]verify.Option, error) {
 	return opts, nil
 }
 
+// printReport prints the report of verifying kit, as JSON or text, and
+// returns err, the verification's outcome, unless printing failed.
+func printReport(w io.Writer, kit string, r *verify.Report, asJSON, unpacking bool, err error) error {
+	if asJSON {
+		if jerr := printJSON(w, r); jerr != nil {
+			return jerr
+		}
+		return err
+	}
+	renderReport(w, kit, r, unpacking)
+	return err
+}
+
 func renderReport(w io.Writer, kit string, r *verify.Report, unpacking bool) {
 	if r.Kit != nil {
 		fmt.Fprintf(w, "Kit %s: %s %s, created %s, %d file(s), %s, %s\n", kit, r.Kit.Name, r.Kit.Version, r.Kit.Created, r.Kit.Files, human(r.Kit.Bytes), r.Kit.Compression)

@@ -62,14 +62,7 @@ KIT may be "-" for standard input.
 				return err
 			}
 			rep.Output = u.Target()
-			if asJSON {
-				if jerr := printJSON(cmd.OutOrStdout(), rep); jerr != nil {
-					return jerr
-				}
-			} else {
-				renderReport(cmd.OutOrStdout(), a[0], rep, true)
-			}
-			return err
+			return printReport(cmd.OutOrStdout(), a[0], rep, asJSON, true, err)
 		},
 	}
 	t.add(cmd)

@@ -29,14 +29,7 @@ only if all hold. KIT may be "-" for standard input.
 			if rep == nil {
 				return err
 			}
-			if asJSON {
-				if jerr := printJSON(cmd.OutOrStdout(), rep); jerr != nil {
-					return jerr
-				}
-			} else {
-				renderReport(cmd.OutOrStdout(), a[0], rep, false)
-			}
-			return err
+			return printReport(cmd.OutOrStdout(), a[0], rep, asJSON, false, err)
 		},
 	}
 	t.add(cmd)

@@ -168,6 +168,8 @@ components:
 		{"duplicate key", strings.Replace(good, "version: 21.101.0", "version: 21.101.0\nversion: 21.101.1", 1), "", 0},
 		{"two documents", good + "---\nname: x\n", "", 0},
 		{"not yaml", "name: [", "", 0},
+		// The schema would check "Li4vZXZpbA==" and the decoder yield "../evil".
+		{"binary path", strings.Replace(good, "path: migrations/21-101", "path: !!binary Li4vZXZpbA==", 1), "", 7},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -128,6 +128,9 @@ func DecodeYAML(data []byte, file, schema string) (*yaml.Node, map[string]int, e
 	if err := dec.Decode(&extra); err == nil {
 		return nil, nil, &FieldError{File: file, Line: extra.Line, Err: malformed("more than one YAML document")}
 	}
+	if err := noBinary(&root, file); err != nil {
+		return nil, nil, err
+	}
 	lines := map[string]int{}
 	inst, err := yamlToJSON(&root, "", lines)
 	if err != nil {
@@ -145,6 +148,21 @@ func DecodeYAML(data []byte, file, schema string) (*yaml.Node, map[string]int, e
 		return nil, nil, &FieldError{File: file, Err: malformed("%v", err)}
 	}
 	return &root, lines, nil
+}
+
+// noBinary refuses YAML !!binary scalars. The schema checks a scalar's
+// text, but decoding a !!binary one yields its base64-decoded bytes: a
+// value the schema never saw (a path, a policy's maxAge).
+func noBinary(n *yaml.Node, file string) error {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!binary" {
+		return &FieldError{File: file, Line: n.Line, Err: malformed("YAML !!binary values are not allowed")}
+	}
+	for _, c := range n.Content {
+		if err := noBinary(c, file); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // specYAML decodes with the json tag names.

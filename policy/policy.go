@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/schemas"
 	"github.com/offkit/offkit/sign"
@@ -99,9 +97,6 @@ func Parse(data []byte, file, dir string) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := noBinary(root, file); err != nil {
-		return nil, err
-	}
 	var raw struct {
 		Description string `yaml:"description"`
 		Kit         struct {
@@ -161,22 +156,6 @@ func Parse(data []byte, file, dir string) (*Policy, error) {
 		p.Keys = append(p.Keys, v)
 	}
 	return p, nil
-}
-
-// noBinary refuses YAML !!binary scalars. The schema checks a scalar's
-// text, but decoding a !!binary one yields its base64-decoded bytes: a
-// value the schema never saw (a maxAge that parses to nothing, dropping its
-// gate).
-func noBinary(n *yaml.Node, file string) error {
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!binary" {
-		return &manifest.FieldError{File: file, Line: n.Line, Err: fmt.Errorf("%w: YAML !!binary values are not allowed", manifest.ErrMalformed)}
-	}
-	for _, c := range n.Content {
-		if err := noBinary(c, file); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // parseAge reads a duration the schema has already checked: digits and

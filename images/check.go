@@ -336,8 +336,8 @@ func looksLikeJSONObject(b []byte) bool {
 // present with that size (except the children left out of an index
 // filtered by platform), and every index and manifest parses; every blob
 // is referenced; every signature, attestation and referrer belongs to a
-// manifest of the layout; and every pinned digest is an image of the
-// layout.
+// manifest of the layout; and, when pinned digests are given, the images
+// of the layout are exactly those.
 func (c *Checker) Finish() ([]Entry, error) {
 	if c.err != nil {
 		return nil, c.err
@@ -389,6 +389,15 @@ func (c *Checker) Finish() ([]Entry, error) {
 	for _, p := range c.pinned {
 		if !slices.ContainsFunc(entries, func(e Entry) bool { return e.Role == RoleImage && e.Digest() == p }) {
 			return nil, layoutErr(IndexFile, "lists no image %s", p)
+		}
+	}
+	if len(c.pinned) > 0 {
+		// The images are exactly the pinned ones: an extra image, however
+		// complete, is something the kit's manifest does not account for.
+		for _, e := range entries {
+			if e.Role == RoleImage && !slices.Contains(c.pinned, e.Digest()) {
+				return nil, layoutErr(IndexFile, "image %s is not pinned by any image component: an unpinned extra", e.Digest())
+			}
 		}
 	}
 	return entries, nil

@@ -109,6 +109,7 @@ func TestCheckLayoutTampered(t *testing.T) {
 		}, nil, layerPath, "not a regular file"},
 		{"pinned digest absent", func(string) {}, []v1.Hash{otherDigest}, "index.json", "lists no image " + otherDigest.String()},
 		{"pinned digest is a signature", func(string) {}, []v1.Hash{sig}, "index.json", "lists no image"},
+		{"an unpinned extra image", func(string) {}, []v1.Hash{img.Digest()}, "index.json", "image " + multi.Digest().String() + " is not pinned"},
 		{"missing index.json", func(dir string) { os.Remove(filepath.Join(dir, "index.json")) }, nil, "index.json", "missing"},
 		{"missing oci-layout", func(dir string) { os.Remove(filepath.Join(dir, "oci-layout")) }, nil, "oci-layout", "missing"},
 		{"bad oci-layout", func(dir string) { write(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"2.0.0"}`)) }, nil, "oci-layout", "imageLayoutVersion"},

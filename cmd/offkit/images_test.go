@@ -219,6 +219,46 @@ components:
 			data := []byte("not referenced by anything\n")
 			f["images/blobs/sha256/"+manifest.SHA256(data).Hex()] = data
 		}},
+		// A whole image, complete and referenced from index.json, that no
+		// image component pins.
+		{"unpinned-extra-image", "is not pinned by any image component", func(f map[string][]byte) {
+			extra := imagesRandom(t, 77)
+			raw, err := extra.RawManifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs := [][]byte{raw}
+			if cfg, err := extra.RawConfigFile(); err == nil {
+				blobs = append(blobs, cfg)
+			}
+			ls, _ := extra.Layers()
+			for _, l := range ls {
+				rc, err := l.Compressed()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b bytes.Buffer
+				b.ReadFrom(rc)
+				rc.Close()
+				blobs = append(blobs, b.Bytes())
+			}
+			for _, b := range blobs {
+				f["images/blobs/sha256/"+manifest.SHA256(b).Hex()] = b
+			}
+			var idx map[string]any
+			if err := json.Unmarshal(f["images/index.json"], &idx); err != nil {
+				t.Fatal(err)
+			}
+			idx["manifests"] = append(idx["manifests"].([]any), map[string]any{
+				"mediaType": string(types.OCIManifestSchema1), "size": len(raw), "digest": manifest.SHA256(raw).String(),
+				"annotations": map[string]any{"dev.offkit.image.role": "image", "org.opencontainers.image.ref.name": "evil/extra:1"},
+			})
+			b, err := json.Marshal(idx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f["images/index.json"] = append(b, '\n')
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := filepath.Join(t.TempDir(), "bad.tar.zst")
@@ -465,6 +505,10 @@ func reforgeImages(t *testing.T, kit []byte, signer *sign.Signer, edit func(map[
 		rel := strings.TrimPrefix(e.Header.Name, root)
 		if d, ok := heads[rel]; ok {
 			e.Data = d
+		}
+		if rel == "images/index.json" || rel == "images/oci-layout" {
+			e.Data = files[rel]
+			delete(files, rel)
 		}
 		if strings.HasPrefix(rel, "images/blobs/sha256/") && !strings.HasSuffix(rel, "/") {
 			if d, ok := files[rel]; ok {

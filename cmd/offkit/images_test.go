@@ -269,6 +269,11 @@ components:
 			if r.code != 3 || !strings.Contains(r.stdout+r.stderr, tc.want) {
 				t.Errorf("verify: exit %d, want 3 naming %q\n%s%s", r.code, tc.want, r.stdout, r.stderr)
 			}
+			site := t.TempDir()
+			r = offkit(t, work, "unpack", bad, "-C", site, "--key", kitKey.Pub)
+			if ents, _ := os.ReadDir(site); r.code != 3 || len(ents) != 0 {
+				t.Errorf("unpack: exit %d with %d entries left in DIR, want 3 and none\n%s%s", r.code, len(ents), r.stdout, r.stderr)
+			}
 			r = offkitEnv(t, work, []string{"TMPDIR=" + tmp}, "images", "push", bad, "--to", regC.Host+"/site", "--key", kitKey.Pub)
 			if r.code != 3 || !strings.Contains(r.stdout+r.stderr, "nothing was pushed") {
 				t.Errorf("images push: exit %d, want 3\n%s%s", r.code, r.stdout, r.stderr)

@@ -46,7 +46,7 @@ func FuzzUnpack(f *testing.F) {
 		}
 		rep, err := verify.Verify(context.Background(), bytes.NewReader(kit), verify.WithKeys(key), verify.WithExtractor(u))
 		u.Close()
-		got := listNames(t, dir)
+		got := names(t, dir)
 		if err == nil {
 			if len(got) != 1 || rep.Kit == nil || got[0] != rep.Kit.Name+"-"+rep.Kit.Version {
 				t.Fatalf("verified, but DIR holds %v", got)
@@ -54,21 +54,8 @@ func FuzzUnpack(f *testing.F) {
 		} else if len(got) != 0 {
 			t.Fatalf("refused (%v), but DIR holds %v", err, got)
 		}
-		if beside := listNames(t, parent); len(beside) != 1 || beside[0] != "dir" {
+		if beside := names(t, parent); len(beside) != 1 || beside[0] != "dir" {
 			t.Fatalf("written beside DIR: %v", beside)
 		}
 	})
-}
-
-func listNames(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		out = append(out, e.Name())
-	}
-	return out
 }

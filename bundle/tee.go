@@ -1,6 +1,10 @@
 package bundle
 
-import "io"
+import (
+	"io"
+
+	"github.com/offkit/offkit/manifest"
+)
 
 // Tee makes every later Read of e also write what it read to w, before
 // the final read checks the content's digest: a second consumer of a
@@ -11,3 +15,7 @@ func (e *Entry) Tee(w io.Writer) {
 		e.r = io.TeeReader(e.r, w)
 	}
 }
+
+// Digest returns the digest e's content must have: the one SHA256SUMS
+// lists, which the final Read checks.
+func (e *Entry) Digest() manifest.Digest { return e.want }

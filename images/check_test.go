@@ -1,6 +1,8 @@
 package images_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -223,5 +225,26 @@ func TestDestination(t *testing.T) {
 	}
 	if _, err := images.Destination("registry.site", images.Entry{Role: images.RoleImage}); err == nil {
 		t.Errorf("Destination of an image without a repository path succeeded")
+	}
+}
+
+// CreateDigested trusts the caller's digest instead of hashing: a blob
+// whose vouched digest is its name passes, one whose vouched digest is
+// another is refused, as a hashed one would be.
+func TestCheckerCreateDigested(t *testing.T) {
+	data := []byte("layer bytes")
+	sum := sha256.Sum256(data)
+	name := hex.EncodeToString(sum[:])
+	for _, tc := range []struct {
+		vouched string
+		ok      bool
+	}{{name, true}, {strings.Repeat("0", 64), false}} {
+		c := images.NewChecker()
+		f := c.CreateDigested("blobs/sha256/"+name, tc.vouched)
+		f.Write(data)
+		err := f.Close()
+		if tc.ok != (err == nil) || (!tc.ok && !errors.Is(err, images.ErrDigestMismatch)) {
+			t.Errorf("vouched %s…: Close = %v, want ok=%v", tc.vouched[:8], err, tc.ok)
+		}
 	}
 }

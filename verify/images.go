@@ -110,7 +110,9 @@ func (ic *imageCheck) tee(e *bundle.Entry) func() error {
 	if !ok {
 		return nil
 	}
-	f := ic.checker.Create(rel)
+	// The entry's digest is checked against SHA256SUMS as it is read, and
+	// layoutDone runs only after that: the checker need not hash it again.
+	f := ic.checker.CreateDigested(rel, e.Digest().Hex())
 	e.Tee(f)
 	return func() error { return ic.layoutError(f.Close()) }
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -181,40 +178,10 @@ func newSandbox(t *testing.T) *sandbox {
 	return s
 }
 
-type result struct {
-	code   int
-	stderr string
-	took   time.Duration
-}
-
 // run runs offkit in the sandbox.
-func (s *sandbox) run(t *testing.T, args ...string) result {
+func (s *sandbox) run(t *testing.T, args ...string) runResult {
 	t.Helper()
-	bin, err := exec.LookPath("offkit")
-	if err != nil {
-		t.Fatalf("offkit is not on PATH (TestMain puts the test binary there): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = s.root
-	cmd.Env = append(os.Environ(), "TMPDIR="+s.tmp, "HOME="+s.root)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err = cmd.Run()
-	r := result{stderr: stderr.String(), took: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("offkit %s: %v", strings.Join(args, " "), err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("offkit %s: timed out", strings.Join(args, " "))
-	}
-	return r
+	return runOffkit(t, s.root, []string{"TMPDIR=" + s.tmp, "HOME=" + s.root}, args...)
 }
 
 // list returns the names in dir, hidden ones too.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand"
 	"net/http"
@@ -148,7 +147,7 @@ components:
 	regB := registrytest.New(t)
 	b := regB.Host
 	tmp := t.TempDir()
-	push := func(kit string, extra ...string) result2 {
+	push := func(kit string, extra ...string) runResult {
 		t.Helper()
 		args := append([]string{"images", "push", kit, "--to", b + "/site", "--key", kitKey.Pub, "--image-key", cosPub, "--json"}, extra...)
 		return offkitEnv(t, work, []string{"TMPDIR=" + tmp}, args...)
@@ -380,41 +379,17 @@ func imagesPush(t *testing.T, ref string, img v1.Image) name.Digest {
 	return r.Context().Digest(h.String())
 }
 
-type result2 struct {
-	code           int
-	stdout, stderr string
-}
-
 // offkit runs the real offkit (the test binary, as TestMain sets it up).
-func offkit(t *testing.T, dir string, args ...string) result2 {
+func offkit(t *testing.T, dir string, args ...string) runResult {
 	t.Helper()
 	return offkitEnv(t, dir, nil, args...)
 }
 
-func offkitEnv(t *testing.T, dir string, env []string, args ...string) result2 {
+// offkitEnv is offkit with a test password and kit time, and env.
+func offkitEnv(t *testing.T, dir string, env []string, args ...string) runResult {
 	t.Helper()
-	bin, err := exec.LookPath("offkit")
-	if err != nil {
-		t.Fatalf("offkit is not on PATH (TestMain puts the test binary there): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "COSIGN_PASSWORD="+signtest.Password,
-		"SOURCE_DATE_EPOCH="+strconv.FormatInt(bundletest.Epoch.Unix(), 10)), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	r := result2{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("offkit %s: %v", strings.Join(args, " "), err)
-	}
-	return r
+	return runOffkit(t, dir, append([]string{"COSIGN_PASSWORD=" + signtest.Password,
+		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(bundletest.Epoch.Unix(), 10)}, env...), args...)
 }
 
 // reforgeImages decodes a zstd kit with images, lets edit change its

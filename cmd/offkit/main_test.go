@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,7 +13,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -237,4 +240,42 @@ func cmdSHA256(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	sum := sha256.Sum256([]byte(ts.ReadFile(args[1])))
 	ts.Setenv(args[0], hex.EncodeToString(sum[:]))
+}
+
+// runResult is how a run of the offkit binary ended.
+type runResult struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+// runOffkit runs the real offkit binary (the test binary, which TestMain
+// puts on PATH as offkit) in dir, with env added to the environment, and
+// fails the test if it cannot run or takes over 2 minutes.
+func runOffkit(t *testing.T, dir string, env []string, args ...string) runResult {
+	t.Helper()
+	bin, err := exec.LookPath("offkit")
+	if err != nil {
+		t.Fatalf("offkit is not on PATH (TestMain puts the test binary there): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	r := runResult{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("offkit %s: timed out", strings.Join(args, " "))
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("offkit %s: %v", strings.Join(args, " "), err)
+	}
+	return r
 }

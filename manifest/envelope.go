@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -40,39 +41,17 @@ func MarshalEnvelope(e *Envelope) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// ParseEnvelope parses manifest.dsse.json strictly (no duplicate or unknown
-// keys, standard base64, payloadType application/vnd.in-toto+json) and
-// returns the envelope and its decoded payload.
+// ParseEnvelope parses manifest.dsse.json held in memory (ReadEnvelope).
 func ParseEnvelope(data []byte) (*Envelope, []byte, error) {
 	if len(data) > MaxEnvelopeSize {
 		return nil, nil, malformed("%s is larger than %d bytes", EnvelopeName, MaxEnvelopeSize)
 	}
-	var e Envelope
-	if err := unmarshalStrict(data, &e); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", EnvelopeName, err)
-	}
-	if e.PayloadType != PayloadType {
-		return nil, nil, malformed("%s: payloadType %q is not %q", EnvelopeName, e.PayloadType, PayloadType)
-	}
-	payload, err := base64.StdEncoding.Strict().DecodeString(e.Payload)
+	e, p, err := ReadEnvelope(bytes.NewReader(data))
 	if err != nil {
-		return nil, nil, malformed("%s: payload is not standard base64: %v", EnvelopeName, err)
+		return nil, nil, err
 	}
-	if len(e.Signatures) > MaxSignatures {
-		return nil, nil, malformed("%s: more than %d signatures", EnvelopeName, MaxSignatures)
-	}
-	for i, s := range e.Signatures {
-		if len(s.Sig) == 0 || len(s.Sig) > maxSigLen {
-			return nil, nil, malformed("%s: signature %d is empty or too long", EnvelopeName, i+1)
-		}
-		if _, err := base64.StdEncoding.Strict().DecodeString(s.Sig); err != nil {
-			return nil, nil, malformed("%s: signature %d is not standard base64", EnvelopeName, i+1)
-		}
-	}
-	if e.Signatures == nil {
-		e.Signatures = []Signature{}
-	}
-	return &e, payload, nil
+	e.Payload = base64.StdEncoding.EncodeToString(p.Bytes())
+	return e, p.Bytes(), nil
 }
 
 // SigBytes decodes the i-th signature.

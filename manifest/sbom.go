@@ -9,6 +9,9 @@ import (
 	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdx"
 	"github.com/spdx/tools-golang/spdx/v2/common"
+	"github.com/spdx/tools-golang/spdx/v2/v2_3"
+
+	"github.com/offkit/offkit/internal/strictjson"
 )
 
 // MaxSBOMSize bounds every SPDX document a kit carries.
@@ -172,7 +175,10 @@ func ParseSBOM(data []byte) (*spdx.Document, error) {
 	if len(data) > MaxSBOMSize {
 		return nil, malformed("SPDX document is larger than %d bytes", MaxSBOMSize)
 	}
-	if err := checkJSON(data); err != nil {
+	// The strict reading against SPDX 2.3's types: no key may reach a
+	// field by case folding, as tools-golang's encoding/json would let it.
+	// SPDX is open to extensions, so unknown keys are allowed.
+	if err := jsonError(strictjson.Check(data, new(v2_3.Document), strictjson.AllowUnknownFields(), strictjson.KnownNames("documentDescribes", "hasFiles"))); err != nil {
 		return nil, fmt.Errorf("SPDX document: %w", err)
 	}
 	doc, err := spdxjson.Read(bytes.NewReader(data))

@@ -378,7 +378,11 @@ const MaxStatementSize = 48 << 20
 // Statement v1 (checked also by the reference implementation,
 // github.com/in-toto/attestation) of PredicateType or PredicateTypeV2 whose
 // predicate satisfies schemas/manifest.schema.json and Manifest.Check, and
-// whose formatVersion matches the predicate type.
+// whose formatVersion matches the predicate type. The payload must be the
+// statement offkit writes for that manifest, byte for byte (NewStatement
+// with the manifest's SHA256SUMS, in canonical JSON): its subjects are then
+// exactly the manifest's files, its SBOMs and SHA256SUMS, and no parser can
+// read the bytes differently.
 func ParseStatement(payload []byte) (*Statement, *Manifest, error) {
 	if len(payload) > MaxStatementSize {
 		return nil, nil, malformed("statement is larger than %d bytes", MaxStatementSize)
@@ -405,26 +409,50 @@ func ParseStatement(payload []byte) (*Statement, *Manifest, error) {
 	if err := ref.Validate(); err != nil {
 		return nil, nil, malformed("statement: %v", err)
 	}
-	m, err := parseManifest(s.Predicate, false) // unmarshalStrict checked it all
+	m, err := ParseManifest(s.Predicate)
 	if err != nil {
 		return nil, nil, err
 	}
 	if want := PredicateTypeFor(m.FormatVersion); s.PredicateType != want {
 		return nil, nil, malformed("statement predicateType %q is not %q, the type of a formatVersion %d manifest", s.PredicateType, want, m.FormatVersion)
 	}
+	want, err := NewStatement(m, m.Sums())
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := canonical("statement", payload, want); err != nil {
+		return nil, nil, fmt.Errorf("%w: its subjects must be the manifest's files, SBOMs and SHA256SUMS, in order", err)
+	}
 	return &s, m, nil
 }
 
-// ParseManifest parses and checks a kit manifest predicate.
-func ParseManifest(data []byte) (*Manifest, error) { return parseManifest(data, true) }
-
-// parseManifest parses a manifest; dupCheck is false when the caller has
-// already checked data for duplicate keys and depth.
-func parseManifest(data []byte, dupCheck bool) (*Manifest, error) {
-	if dupCheck {
-		if err := checkJSON(data); err != nil {
-			return nil, fmt.Errorf("manifest: %w", err)
+// Sums returns the SHA256SUMS of a kit with this manifest: every payload
+// file, the kit SBOM and every component SBOM, sorted bytewise.
+func (m *Manifest) Sums() Sums {
+	var sums Sums
+	for _, c := range m.Components {
+		for _, f := range c.Files {
+			sums = append(sums, Sum{Name: f.Path, Digest: f.Digest})
 		}
+		if c.SBOM != nil {
+			sums = append(sums, Sum{Name: c.SBOM.Path, Digest: c.SBOM.Digest})
+		}
+	}
+	if m.Images != nil {
+		for _, f := range m.Images.Files {
+			sums = append(sums, Sum{Name: f.Path, Digest: f.Digest})
+		}
+	}
+	sums = append(sums, Sum{Name: m.SBOM.Path, Digest: m.SBOM.Digest})
+	sums.Sort()
+	return sums
+}
+
+// ParseManifest parses and checks a kit manifest predicate: the strict
+// JSON reading, the schema, then Manifest.Check.
+func ParseManifest(data []byte) (*Manifest, error) {
+	if err := checkJSON(data); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	sch, err := schemas.Get(schemas.Manifest)
 	if err != nil {
@@ -443,7 +471,7 @@ func parseManifest(data []byte, dupCheck bool) (*Manifest, error) {
 		return nil, malformed("manifest: %v", err)
 	}
 	var m Manifest
-	if err := decodeStrict(data, &m); err != nil {
+	if err := unmarshalStrict(data, &m); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	if err := m.Check(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash"
@@ -12,8 +13,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/spdx/tools-golang/spdx"
 
 	"github.com/offkit/offkit/manifest"
 )
@@ -60,7 +59,7 @@ type Reader struct {
 	peeked    *tar.Header
 	cur       *Entry
 	files     map[string]manifest.File // payload files not yet seen
-	dirs      map[string]bool          // payload directories, true once seen
+	dirs      dirTree                  // payload directories, each marked once seen
 	done      bool
 	mtime     time.Time   // every entry's mtime: the manifest's created time
 	prev      string      // the previous payload entry's name, for the order check
@@ -111,9 +110,44 @@ func (e *Entry) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Authenticator checks a kit's signatures while Open reads its head, so
+// that nothing a signature covers is parsed before the signature is
+// checked (docs/FORMAT.md §17). verify implements it with trusted keys.
+type Authenticator interface {
+	// Envelope is called once manifest.dsse.json has been read, with its
+	// signatures and its payload, before the payload is parsed. An error
+	// ends Open with that error.
+	Envelope(env *manifest.Envelope, payload *manifest.Payload) error
+	// Sums is called with SHA256SUMS, once its bytes are known to be
+	// those the signed statement implies, and its signature files, one
+	// per envelope signature, before anything after them is read. An
+	// error ends Open with that error.
+	Sums(sums []byte, sigs [][]byte) error
+}
+
+// OpenOption configures Open.
+type OpenOption func(*openConfig)
+
+type openConfig struct{ auth Authenticator }
+
+// WithAuthenticator checks the head's signatures with a as it is read.
+// Without it, Open checks that the head is well-formed and consistent, and
+// nothing else: the signatures are not checked.
+func WithAuthenticator(a Authenticator) OpenOption {
+	return func(c *openConfig) { c.auth = a }
+}
+
 // Open reads and checks the head of the kit in r, leaving r positioned at
-// the payload. It reads only the metadata entries, never the payload.
-func Open(r io.Reader) (*Reader, error) {
+// the payload. It reads only the metadata entries, never the payload, in
+// one pass, and parses each document only once what covers it has been
+// checked: the envelope first, by its strict grammar; the statement once
+// the authenticator accepts the envelope; SHA256SUMS and the SBOMs only by
+// comparison with, or after checking their digests against, the statement.
+func Open(r io.Reader, opts ...OpenOption) (*Reader, error) {
+	var oc openConfig
+	for _, o := range opts {
+		o(&oc)
+	}
 	src := &sourceReader{r: r}
 	dec, comp, err := decompress(src)
 	if err != nil {
@@ -130,18 +164,13 @@ func Open(r io.Reader) (*Reader, error) {
 		tail = &tailReader{r: ra}
 	}
 	rd := &Reader{src: src, dec: dec, ra: ra, tail: tail, tr: tar.NewReader(tail)}
-	h, err := rd.readHead()
+	h, err := rd.readHead(oc.auth)
 	if err != nil {
 		rd.Close()
 		return nil, err
 	}
 	h.Compression = comp
 	rd.Head = h
-	if err := rd.check(); err != nil {
-		rd.Close()
-		return nil, err
-	}
-	rd.mtime, _ = h.Manifest.CreatedTime()
 	for _, mt := range rd.headTimes {
 		if !mt.Equal(rd.mtime) {
 			rd.Close()
@@ -279,14 +308,70 @@ func (rd *Reader) readFile(h *tar.Header, max int64, total *int64) ([]byte, erro
 	if *total += h.Size; *total > MaxHeadSize {
 		return nil, &EntryError{Name: h.Name, Err: corrupt("metadata is over the limit of %d bytes", MaxHeadSize)}
 	}
-	b := make([]byte, h.Size)
-	if _, err := io.ReadFull(rd.tr, b); err != nil {
+	// Grown as bytes arrive, never allocated by the size the header claims.
+	b, err := io.ReadAll(rd.tr)
+	if err == nil && int64(len(b)) != h.Size {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return nil, &EntryError{Name: h.Name, Err: rd.src.classify(fmt.Errorf("tar: %w", err))}
 	}
 	return b, nil
 }
 
-func (rd *Reader) readHead() (*Head, error) {
+// readSame reads the current entry, which must be exactly want: a head file
+// whose bytes the signed statement determines.
+func (rd *Reader) readSame(h *tar.Header, want []byte, total *int64) error {
+	if h.Typeflag != tar.TypeReg {
+		return &EntryError{Name: h.Name, Err: corrupt("must be a regular file")}
+	}
+	if h.Size != int64(len(want)) {
+		return &EntryError{Name: h.Name, Err: fmt.Errorf("%w: does not match the signed statement: %d bytes, the statement implies %d", ErrDigestMismatch, h.Size, len(want))}
+	}
+	if *total += h.Size; *total > MaxHeadSize {
+		return &EntryError{Name: h.Name, Err: corrupt("metadata is over the limit of %d bytes", MaxHeadSize)}
+	}
+	buf := make([]byte, min(len(want), 64<<10))
+	for off := 0; off < len(want); {
+		n, err := io.ReadFull(rd.tr, buf[:min(len(buf), len(want)-off)])
+		if err != nil {
+			return &EntryError{Name: h.Name, Err: rd.src.classify(fmt.Errorf("tar: %w", err))}
+		}
+		if !bytes.Equal(buf[:n], want[off:off+n]) {
+			return &EntryError{Name: h.Name, Err: fmt.Errorf("%w: does not match the signed statement: differs at byte %d from what it implies", ErrDigestMismatch, off+firstDiff(buf[:n], want[off:off+n]))}
+		}
+		off += n
+	}
+	return nil
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return len(a)
+}
+
+// readRef reads the current entry, a head file the manifest names by size
+// and digest, and checks both before returning its bytes.
+func (rd *Reader) readRef(h *tar.Header, ref manifest.FileRef, max int64, total *int64) ([]byte, error) {
+	if h.Typeflag == tar.TypeReg && h.Size != ref.Size {
+		return nil, &EntryError{Name: h.Name, Err: fmt.Errorf("%w: %d bytes, the manifest says %d", ErrDigestMismatch, h.Size, ref.Size)}
+	}
+	b, err := rd.readFile(h, max, total)
+	if err != nil {
+		return nil, err
+	}
+	if manifest.SHA256(b) != ref.Digest {
+		return nil, &EntryError{Name: h.Name, Err: fmt.Errorf("%w: does not match its digest in the signed statement", ErrDigestMismatch)}
+	}
+	return b, nil
+}
+
+// readHead reads the head in archive order (docs/FORMAT.md §5, §17).
+func (rd *Reader) readHead(auth Authenticator) (*Head, error) {
 	var total int64
 
 	expect := func(h *tar.Header, err error, name string) error {
@@ -314,18 +399,70 @@ func (rd *Reader) readHead() (*Head, error) {
 	head := &Head{Root: strings.TrimSuffix(h.Name, "/"), SBOMs: map[string][]byte{}}
 	pre := head.Root + "/"
 
+	// The envelope: the one document read before any signature is
+	// checked, by a grammar that admits only the form offkit writes.
 	h, err = rd.next()
 	if err := expect(h, err, pre+manifest.EnvelopeName); err != nil {
 		return nil, err
 	}
-	if head.EnvelopeRaw, err = rd.readFile(h, manifest.MaxEnvelopeSize, &total); err != nil {
+	if h.Typeflag != tar.TypeReg {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("must be a regular file")}
+	}
+	if h.Size > manifest.MaxEnvelopeSize {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("%d bytes is over the limit of %d", h.Size, manifest.MaxEnvelopeSize)}
+	}
+	total += h.Size
+	env, payload, err := manifest.ReadEnvelope(&classifyReader{rd.tr, rd.src})
+	if err != nil {
+		return nil, rd.src.classify(err)
+	}
+	if auth != nil {
+		if err := auth.Envelope(env, payload); err != nil {
+			return nil, err
+		}
+	}
+
+	// The statement, now authenticated: its manifest determines SHA256SUMS
+	// and the kit SBOM byte for byte.
+	head.Payload = payload.Bytes()
+	if head.Statement, head.Manifest, err = manifest.ParseStatement(head.Payload); err != nil {
+		return nil, fmt.Errorf("%s: %w", manifest.EnvelopeName, err)
+	}
+	m := head.Manifest
+	if head.Root != m.Root() {
+		return nil, corrupt("root directory %q is not <name>-<version> of the manifest, %q", head.Root, m.Root())
+	}
+	rd.mtime, _ = m.CreatedTime()
+	env.Payload = base64.StdEncoding.EncodeToString(head.Payload)
+	head.Envelope = env
+	if head.EnvelopeRaw, err = manifest.MarshalEnvelope(env); err != nil {
 		return nil, err
 	}
+	if m.SBOM.Path != manifest.KitSBOMName {
+		return nil, corrupt("manifest: kit SBOM must be at %s", manifest.KitSBOMName)
+	}
+	refs := []manifest.FileRef{m.SBOM}
+	for _, c := range m.Components {
+		if c.SBOM == nil {
+			continue
+		}
+		if c.SBOM.Path != manifest.ComponentSBOMPath(c.Name) {
+			return nil, corrupt("manifest: component %q SBOM must be at %s", c.Name, manifest.ComponentSBOMPath(c.Name))
+		}
+		refs = append(refs, *c.SBOM)
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].Path < refs[j].Path })
+
+	head.Sums = m.Sums()
+	head.SumsRaw = head.Sums.Marshal()
 	h, err = rd.next()
 	if err := expect(h, err, pre+manifest.SumsName); err != nil {
 		return nil, err
 	}
-	if head.SumsRaw, err = rd.readFile(h, manifest.MaxSumsSize, &total); err != nil {
+	if h.Size > manifest.MaxSumsSize {
+		return nil, &EntryError{Name: h.Name, Err: corrupt("%d bytes is over the limit of %d", h.Size, manifest.MaxSumsSize)}
+	}
+	if err := rd.readSame(h, head.SumsRaw, &total); err != nil {
 		return nil, err
 	}
 	for {
@@ -334,8 +471,8 @@ func (rd *Reader) readHead() (*Head, error) {
 			return nil, err
 		}
 		if err == nil && h.Name == pre+manifest.SumsSigNameFor(len(head.SumsSigs)) {
-			if len(head.SumsSigs) == manifest.MaxSignatures {
-				return nil, &EntryError{Name: h.Name, Err: corrupt("more than %d signature files", manifest.MaxSignatures)}
+			if len(head.SumsSigs) == len(env.Signatures) {
+				return nil, &EntryError{Name: h.Name, Err: corrupt("more SHA256SUMS signature files than the %d DSSE signature(s)", len(env.Signatures))}
 			}
 			b, err := rd.readFile(h, MaxSumsSigSize, &total)
 			if err != nil {
@@ -352,173 +489,68 @@ func (rd *Reader) readHead() (*Head, error) {
 		}
 		break
 	}
-	prev := ""
-	for {
+	if len(head.SumsSigs) != len(env.Signatures) {
+		return nil, corrupt("%d SHA256SUMS signature file(s) for %d DSSE signature(s)", len(head.SumsSigs), len(env.Signatures))
+	}
+	if auth != nil {
+		if err := auth.Sums(head.SumsRaw, head.SumsSigs); err != nil {
+			return nil, err
+		}
+	}
+
+	// The SBOMs, in path order: each the size and digest the manifest
+	// gives before it is parsed; the kit's own exactly the document its
+	// manifest implies.
+	kitSBOM, err := manifest.MarshalSBOM(manifest.KitSBOM(m))
+	if err != nil {
+		return nil, err
+	}
+	for _, ref := range refs {
 		h, err = rd.next()
-		if errors.Is(err, io.EOF) {
-			break
+		if errors.Is(err, io.EOF) || (err == nil && h.Name > pre+ref.Path) {
+			return nil, corrupt("%s is missing from the archive's head", ref.Path)
 		}
 		if err != nil {
 			return nil, err
 		}
-		rel := strings.TrimPrefix(h.Name, pre)
-		if !strings.HasPrefix(rel, manifest.SBOMDir+"/") || strings.Count(rel, "/") != 1 || !strings.HasSuffix(rel, ".spdx.json") {
-			rd.peeked = h // the first payload entry
-			break
+		if h.Name != pre+ref.Path {
+			return nil, &EntryError{Name: h.Name, Err: corrupt("not named by the manifest, or out of order (SBOM entries are sorted)")}
 		}
-		if rel <= prev {
-			return nil, &EntryError{Name: h.Name, Err: corrupt("SBOM entries must be sorted, without duplicates")}
-		}
-		if len(head.SBOMs) > maxSBOMs {
-			return nil, &EntryError{Name: h.Name, Err: corrupt("more than %d SBOMs", maxSBOMs)}
-		}
-		prev = rel
-		if head.SBOMs[rel], err = rd.readFile(h, manifest.MaxSBOMSize, &total); err != nil {
-			return nil, err
-		}
-	}
-	return head, nil
-}
-
-// check parses the head's documents and checks that they agree.
-func (rd *Reader) check() error {
-	h := rd.Head
-	// Parse the kit's SBOM while the statement is parsed: both take time
-	// on kits with many files. Component SBOMs are parsed one at a time,
-	// and only once the manifest names them with matching digests, so a
-	// hostile head cannot make the reader parse many large documents at once.
-	type parsed struct {
-		doc *spdx.Document
-		err error
-	}
-	kitSBOM := make(chan parsed, 1) // buffered: the goroutine never waits on an early return
-	go func() {
-		b, ok := h.SBOMs[manifest.KitSBOMName]
-		if !ok {
-			kitSBOM <- parsed{err: corrupt("%s is missing from the archive's head", manifest.KitSBOMName)}
-			return
-		}
-		doc, err := manifest.ParseSBOM(b)
-		kitSBOM <- parsed{doc, err}
-	}()
-	var err error
-	if h.Envelope, h.Payload, err = manifest.ParseEnvelope(h.EnvelopeRaw); err != nil {
-		return err
-	}
-	if h.Statement, h.Manifest, err = manifest.ParseStatement(h.Payload); err != nil {
-		return fmt.Errorf("%s: %w", manifest.EnvelopeName, err)
-	}
-	m := h.Manifest
-	if h.Root != m.Root() {
-		return corrupt("root directory %q is not <name>-<version> of the manifest, %q", h.Root, m.Root())
-	}
-	if h.Sums, err = manifest.ParseSums(h.SumsRaw); err != nil {
-		return err
-	}
-	if len(h.SumsSigs) != len(h.Envelope.Signatures) {
-		return corrupt("%d SHA256SUMS signature file(s) for %d DSSE signature(s)", len(h.SumsSigs), len(h.Envelope.Signatures))
-	}
-	subjects, err := h.Statement.Subjects()
-	if err != nil {
-		return err
-	}
-	if d, ok := subjects[manifest.SumsName]; !ok || d != manifest.SHA256(h.SumsRaw) {
-		return fmt.Errorf("%w: %s does not match its digest in the signed statement", ErrDigestMismatch, manifest.SumsName)
-	}
-	if len(subjects) != len(h.Sums)+1 {
-		return corrupt("the statement has %d subjects; %s lists %d files (plus itself)", len(subjects), manifest.SumsName, len(h.Sums))
-	}
-	sums := h.Sums.Map()
-	for _, s := range h.Sums {
-		if d, ok := subjects[s.Name]; !ok || d != s.Digest {
-			return fmt.Errorf("%w: %s lists %q with a digest the signed statement does not give", ErrDigestMismatch, manifest.SumsName, s.Name)
-		}
-	}
-	// Every SHA256SUMS line is a manifest file or an SBOM, and the reverse.
-	rd.files = map[string]manifest.File{}
-	rd.dirs = map[string]bool{}
-	want := map[string]bool{manifest.KitSBOMName: true}
-	for _, c := range m.Components {
-		if c.SBOM != nil {
-			if c.SBOM.Path != manifest.ComponentSBOMPath(c.Name) {
-				return corrupt("manifest: component %q SBOM must be at %s", c.Name, manifest.ComponentSBOMPath(c.Name))
+		if ref.Path == manifest.KitSBOMName {
+			if ref.Size != int64(len(kitSBOM)) || ref.Digest != manifest.SHA256(kitSBOM) {
+				return nil, fmt.Errorf("%w: %s: the manifest's digest is not that of the SBOM its manifest implies", ErrDigestMismatch, ref.Path)
 			}
-			want[c.SBOM.Path] = true
-			if err := refMatches(*c.SBOM, h.SBOMs, sums); err != nil {
-				return err
+			if err := rd.readSame(h, kitSBOM, &total); err != nil {
+				return nil, err
 			}
-		}
-		for _, f := range c.Files {
-			if d, ok := sums[f.Path]; !ok || d != f.Digest {
-				return fmt.Errorf("%w: manifest file %q does not match %s", ErrDigestMismatch, f.Path, manifest.SumsName)
-			}
-			rd.files[f.Path] = f
-			for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
-				rd.dirs[d+"/"] = false
-			}
-		}
-	}
-	if m.Images != nil {
-		// The image layout's files are payload files like the components'.
-		for _, f := range m.Images.Files {
-			if d, ok := sums[f.Path]; !ok || d != f.Digest {
-				return fmt.Errorf("%w: manifest file %q does not match %s", ErrDigestMismatch, f.Path, manifest.SumsName)
-			}
-			rd.files[f.Path] = f
-			for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
-				rd.dirs[d+"/"] = false
-			}
-		}
-	}
-	if m.SBOM.Path != manifest.KitSBOMName {
-		return corrupt("manifest: kit SBOM must be at %s", manifest.KitSBOMName)
-	}
-	if err := refMatches(m.SBOM, h.SBOMs, sums); err != nil {
-		return err
-	}
-	for name := range h.SBOMs {
-		if !want[name] {
-			return corrupt("%s is not named by the manifest", name)
-		}
-	}
-	if len(sums) != len(rd.files)+len(want) {
-		var extra []string
-		for n := range sums {
-			if _, ok := rd.files[n]; !ok && !want[n] {
-				extra = append(extra, n)
-			}
-		}
-		sort.Strings(extra)
-		return corrupt("%s lists %q, which the manifest does not", manifest.SumsName, extra[0])
-	}
-	for name, b := range h.SBOMs {
-		if name == manifest.KitSBOMName {
+			head.SBOMs[ref.Path] = kitSBOM
 			continue
 		}
-		if _, err := manifest.ParseSBOM(b); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		b, err := rd.readRef(h, ref, manifest.MaxSBOMSize, &total)
+		if err != nil {
+			return nil, err
 		}
+		if _, err := manifest.ParseSBOM(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", ref.Path, err)
+		}
+		head.SBOMs[ref.Path] = b
 	}
-	p := <-kitSBOM
-	if p.err != nil {
-		return fmt.Errorf("%s: %w", manifest.KitSBOMName, p.err)
+	h, err = rd.next()
+	if err == nil {
+		if rel := strings.TrimPrefix(h.Name, pre); manifest.Within(strings.TrimSuffix(rel, "/"), manifest.SBOMDir) {
+			return nil, &EntryError{Name: h.Name, Err: corrupt("not named by the manifest")}
+		}
+		rd.peeked = h // the first payload entry
+	} else if !errors.Is(err, io.EOF) {
+		return nil, err
 	}
-	if err := manifest.CheckKitSBOM(p.doc, m, h.Sums); err != nil {
-		return fmt.Errorf("%s: %w", manifest.KitSBOMName, err)
-	}
-	return nil
-}
 
-func refMatches(ref manifest.FileRef, files map[string][]byte, sums map[string]manifest.Digest) error {
-	b, ok := files[ref.Path]
-	if !ok {
-		return corrupt("%s is missing from the archive's head", ref.Path)
+	rd.files = make(map[string]manifest.File, m.FileCount)
+	for _, f := range m.AllFiles() {
+		rd.files[f.Path] = f
+		rd.dirs.addParents(f.Path)
 	}
-	d := manifest.SHA256(b)
-	if sums[ref.Path] != d || ref.Digest != d || ref.Size != int64(len(b)) {
-		return fmt.Errorf("%w: %s does not match its digest", ErrDigestMismatch, ref.Path)
-	}
-	return nil
+	return head, nil
 }
 
 // Next returns the next payload entry, or io.EOF after the last one. Each
@@ -557,17 +589,17 @@ func (rd *Reader) Next() (*Entry, error) {
 	}
 	rd.prev = h.Name
 	if h.Typeflag == tar.TypeDir {
-		seen, listed := rd.dirs[name]
-		if !listed {
+		id := rd.dirs.lookup(strings.TrimSuffix(name, "/"))
+		if id < 0 {
 			return nil, &EntryError{Name: h.Name, Err: corrupt("directory not implied by any listed file")}
 		}
-		if seen {
+		if rd.dirs.seen[id] {
 			return nil, &EntryError{Name: h.Name, Err: corrupt("appears twice")}
 		}
 		if err := rd.checkParent(h.Name, name); err != nil {
 			return nil, err
 		}
-		rd.dirs[name] = true
+		rd.dirs.seen[id] = true
 		return &Entry{Name: name, Dir: true, Mode: manifest.ModeExec}, nil
 	}
 	f, listed := rd.files[name]
@@ -594,10 +626,15 @@ func (rd *Reader) Next() (*Entry, error) {
 // missing or out of order. Refusing it here keeps an extractor from being
 // handed an entry it has nowhere to put.
 func (rd *Reader) checkParent(full, name string) error {
-	if parent := path.Dir(strings.TrimSuffix(name, "/")); parent != "." && !rd.dirs[parent+"/"] {
+	if parent := path.Dir(strings.TrimSuffix(name, "/")); parent != "." && !rd.dirSeen(parent) {
 		return &EntryError{Name: full, Err: corrupt("its directory %s/ has not appeared before it: missing, or out of order", parent)}
 	}
 	return nil
+}
+
+func (rd *Reader) dirSeen(d string) bool {
+	id := rd.dirs.lookup(d)
+	return id >= 0 && rd.dirs.seen[id]
 }
 
 // finish checks the end of the stream: every listed file seen, the tar
@@ -613,10 +650,8 @@ func (rd *Reader) finish() error {
 		sort.Strings(missing)
 		return corrupt("%d listed file(s) missing from the archive, first %q", len(missing), missing[0])
 	}
-	for d, seen := range rd.dirs {
-		if !seen {
-			return corrupt("directory %q is missing from the archive", d)
-		}
+	if missing := rd.dirs.unseen(); len(missing) > 0 {
+		return corrupt("directory %q is missing from the archive", missing[0]+"/")
 	}
 	// After the last entry's content: zero padding to a 512-byte block, then
 	// the end-of-archive marker of two zero blocks, all read by now.

@@ -245,25 +245,35 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 		rep.Trust.Keys = append(rep.Trust.Keys, k.KeyID())
 	}
 
-	rd, err := bundle.Open(r)
-	rep.check("metadata", notIntact(err), "manifest, SHA256SUMS, statement subjects and SBOMs are well-formed and agree")
+	// The signatures are checked as the head is read: the envelope's
+	// before the statement is parsed, SHA256SUMS's before the SBOMs are
+	// read. An untrusted kit is refused having read only its envelope.
+	auth := &authenticator{keys: keys, threshold: cfg.threshold, rep: rep}
+	rd, err := bundle.Open(r, bundle.WithAuthenticator(auth))
 	if err != nil {
+		switch {
+		case !auth.envelopeDone:
+			rep.check("envelope", notIntact(err), "")
+		case auth.failed:
+			// The signatures or the threshold: reported by the authenticator.
+		default:
+			rep.check("metadata", notIntact(err), "")
+		}
+		rep.skip("payload", "not read: "+authSkipWhy(err))
+		if errors.Is(err, ErrUntrusted) {
+			return err
+		}
 		return notIntact(err)
 	}
 	defer rd.Close()
+	rep.check("metadata", nil, "statement, manifest, SHA256SUMS and SBOMs are well-formed, canonical and agree")
 	h := rd.Head
 	m := h.Manifest
 	stmt := manifest.SHA256(h.Payload).String()
 	rep.Kit = &KitInfo{Name: m.Name, Version: m.Version, Created: m.Created, Compression: string(h.Compression), Files: m.FileCount, Bytes: m.TotalSize, Statement: stmt}
-
-	signers, err := checkSignatures(h, keys, rep)
-	rep.check("signatures", err, fmt.Sprintf("%d signature(s), %d by trusted keys; DSSE and SHA256SUMS signatures agree", len(h.Envelope.Signatures), len(signers)))
-	if err != nil {
-		rep.skip("payload", "not read: a signature is broken")
-		return err
-	}
+	signers := auth.signers
 	rep.Trust.TrustedSigners = signers
-	if err := trust(&cfg, h, signers, stmt, rep); err != nil {
+	if err := trust(&cfg, h, stmt, rep); err != nil {
 		rep.skip("payload", "not read: the kit is not trusted")
 		return err
 	}
@@ -362,10 +372,11 @@ func payload(ctx context.Context, rd *bundle.Reader, x Extractor, ic *imageCheck
 	}
 }
 
-// trust applies the threshold, the pins, the policy and the rollback
-// state to an intact head whose signatures have been checked.
-func trust(cfg *config, h *bundle.Head, signers []string, stmt string, rep *Report) error {
+// trust applies the pins, the policy and the rollback state to an intact
+// head whose signatures met the threshold.
+func trust(cfg *config, h *bundle.Head, stmt string, rep *Report) error {
 	m := h.Manifest
+	signers := rep.Trust.TrustedSigners
 	var first error
 	fail := func(name string, err error, ok string) {
 		rep.check(name, err, ok)
@@ -376,16 +387,6 @@ func trust(cfg *config, h *bundle.Head, signers []string, stmt string, rep *Repo
 		}
 	}
 	var err error
-	switch {
-	case len(h.Envelope.Signatures) == 0:
-		err = errors.New("the kit is unsigned (sign it with offkit sign)")
-	case len(signers) == 0:
-		err = fmt.Errorf("none of the %d signature(s) verifies with the %d trusted key(s)", len(h.Envelope.Signatures), len(rep.Trust.Keys))
-	case len(signers) < cfg.threshold:
-		err = fmt.Errorf("signed by %d distinct trusted key(s), %d required", len(signers), cfg.threshold)
-	}
-	fail("threshold", err, fmt.Sprintf("signed by %d distinct trusted key(s), %d required", len(signers), cfg.threshold))
-
 	if cfg.name != "" || cfg.version != "" {
 		var bad []string
 		if cfg.name != "" && m.Name != cfg.name {
@@ -441,61 +442,121 @@ func rollbackOK(prev *Record, version string, allow bool) string {
 	return fmt.Sprintf("not older than %s, the highest version accepted", prev.Version)
 }
 
-// checkSignatures verifies each DSSE signature, and the SHA256SUMS
-// signature beside it, against the trusted keys. It returns the key IDs of
-// the distinct trusted keys that signed, and ErrNotIntact if a signature
-// names a trusted key but does not verify, or its SHA256SUMS signature
-// does not.
-func checkSignatures(h *bundle.Head, keys []*sign.Verifier, rep *Report) ([]string, error) {
-	env := h.Envelope
-	byID := map[string]*sign.Verifier{}
-	for _, k := range keys {
-		byID[k.KeyID()] = k
-	}
-	var signedBy []string
+// authenticator checks a kit's signatures as bundle.Open reads its head:
+// each DSSE signature against the trusted keys, then the threshold, both
+// before the statement is parsed; then the SHA256SUMS signature beside
+// each trusted DSSE signature.
+type authenticator struct {
+	keys      []*sign.Verifier
+	threshold int
+	rep       *Report
+
+	signers       []string // key IDs of the distinct trusted keys that signed
+	match         []*sign.Verifier
+	envelopeDone bool // the envelope was read
+	failed       bool // a signature, the threshold or a SHA256SUMS signature failed
+}
+
+// Envelope verifies each DSSE signature. A signature is tried with the keys
+// its keyid names, or with every key when it names none (the rule of
+// go-securesystemslib's DSSE verifier, which cosign uses). It fails with
+// ErrNotIntact if a signature names a trusted key but does not verify, and
+// with ErrUntrusted if fewer than the threshold of distinct trusted keys
+// signed. The payload is hashed once for all signatures.
+func (a *authenticator) Envelope(env *manifest.Envelope, payload *manifest.Payload) error {
+	rep := a.rep
+	digest := payload.PAEDigest(env.PayloadType)
+	a.match = make([]*sign.Verifier, len(env.Signatures))
 	var broken error
 	for i, s := range env.Signatures {
 		sg := Signer{Index: i + 1, KeyID: s.KeyID, SumsSignature: manifest.SumsSigNameFor(i)}
-		var match *sign.Verifier
-		for _, k := range keys {
-			if sign.VerifyEnvelopeSignature(env, h.Payload, i, k) == nil {
-				match = k
+		var named *sign.Verifier
+		for _, k := range a.keys {
+			if s.KeyID != "" && s.KeyID != k.KeyID() {
+				continue
+			}
+			if s.KeyID != "" {
+				named = k
+			}
+			if sign.VerifyPAE(env, i, payload, digest, k) == nil {
+				a.match[i] = k
 				break
 			}
 		}
-		switch {
-		case match != nil:
-			sumsSig, err := sign.DecodeSignature(h.SumsSigs[i])
-			if err == nil {
-				err = match.Verify(h.SumsRaw, sumsSig)
+		switch k := a.match[i]; {
+		case k != nil:
+			sg.Trusted, sg.Key, sg.KeyID = true, k.Source, k.KeyID()
+			if !slices.Contains(a.signers, k.KeyID()) {
+				a.signers = append(a.signers, k.KeyID())
 			}
-			if err != nil {
-				sg.Problem = fmt.Sprintf("%s does not verify with the key that signed the manifest: %v", sg.SumsSignature, err)
-				broken = fmt.Errorf("%w: signature %d: %s", ErrNotIntact, i+1, sg.Problem)
-			} else if s.KeyID != "" && s.KeyID != match.KeyID() {
-				sg.Problem = fmt.Sprintf("keyid %q does not name the key that verifies it (%s)", s.KeyID, match.KeyID())
-				broken = fmt.Errorf("%w: signature %d: %s", ErrNotIntact, i+1, sg.Problem)
-			} else {
-				sg.Trusted, sg.Key, sg.KeyID = true, match.Source, match.KeyID()
-				if !slices.Contains(signedBy, match.KeyID()) {
-					signedBy = append(signedBy, match.KeyID())
-				}
-			}
-		case byID[s.KeyID] != nil:
-			sg.Problem = fmt.Sprintf("claims trusted key %s (%s) but does not verify with it", s.KeyID, byID[s.KeyID].Source)
+		case named != nil:
+			sg.Problem = fmt.Sprintf("claims trusted key %s (%s) but does not verify with it", s.KeyID, named.Source)
 			broken = fmt.Errorf("%w: signature %d: %s", ErrNotIntact, i+1, sg.Problem)
 		default:
 			sg.Problem = "not signed by any trusted key"
 		}
 		rep.Signers = append(rep.Signers, sg)
 	}
+	a.envelopeDone = true
+	if a.signers == nil {
+		a.signers = []string{}
+	}
+	rep.Trust.TrustedSigners = a.signers
+	rep.check("signatures", broken, fmt.Sprintf("%d signature(s), %d by trusted keys", len(env.Signatures), len(a.signers)))
 	if broken != nil {
-		return signedBy, broken
+		a.failed = true
+		return broken
 	}
-	if signedBy == nil {
-		signedBy = []string{}
+	var err error
+	switch {
+	case len(env.Signatures) == 0:
+		err = errors.New("the kit is unsigned (sign it with offkit sign)")
+	case len(a.signers) == 0:
+		err = fmt.Errorf("none of the %d signature(s) verifies with the %d trusted key(s)", len(env.Signatures), len(a.keys))
+	case len(a.signers) < a.threshold:
+		err = fmt.Errorf("signed by %d distinct trusted key(s), %d required", len(a.signers), a.threshold)
 	}
-	return signedBy, nil
+	rep.check("threshold", err, fmt.Sprintf("signed by %d distinct trusted key(s), %d required", len(a.signers), a.threshold))
+	if err != nil {
+		a.failed = true
+		return fmt.Errorf("%w: %w", ErrUntrusted, err)
+	}
+	return nil
+}
+
+// Sums verifies the SHA256SUMS signature beside each trusted DSSE
+// signature with the key that made it.
+func (a *authenticator) Sums(sums []byte, sigs [][]byte) error {
+	for i, k := range a.match {
+		if k == nil {
+			continue
+		}
+		sig, err := sign.DecodeSignature(sigs[i])
+		if err == nil {
+			err = k.Verify(sums, sig)
+		}
+		if err != nil {
+			sg := &a.rep.Signers[i]
+			sg.Problem = fmt.Sprintf("%s does not verify with the key that signed the manifest: %v", sg.SumsSignature, err)
+			sg.Trusted = false
+			a.rep.check("sums signatures", err, "")
+			a.failed = true
+			return fmt.Errorf("%w: signature %d: %s", ErrNotIntact, i+1, sg.Problem)
+		}
+	}
+	a.rep.check("sums signatures", nil, "each trusted signer's SHA256SUMS signature verifies")
+	return nil
+}
+
+// authSkipWhy says why the checks after a failed head were not run.
+func authSkipWhy(err error) string {
+	switch {
+	case errors.Is(err, ErrUntrusted):
+		return "the kit is not trusted"
+	case errors.Is(err, ErrNotIntact):
+		return "a signature is broken"
+	}
+	return "the head is not intact"
 }
 
 // dedupKeys drops keys given twice (by --key and the policy, say).

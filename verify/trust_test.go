@@ -526,7 +526,7 @@ func TestPolicy(t *testing.T) {
 		for _, c := range got.Checks {
 			checks = append(checks, c["name"].(string))
 		}
-		if !slices.Equal(checks, []string{"signatures", "threshold", "sums signatures", "metadata", "pins", "policy", "payload"}) {
+		if !slices.Equal(checks, []string{"signatures", "threshold", "metadata", "pins", "policy", "payload"}) {
 			t.Errorf("checks = %v", checks)
 		}
 		pol := got.Policy

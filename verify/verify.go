@@ -453,16 +453,18 @@ type authenticator struct {
 
 	signers       []string // key IDs of the distinct trusted keys that signed
 	match         []*sign.Verifier
+	sigCheck     int  // index of the signatures check in the report
 	envelopeDone bool // the envelope was read
 	failed       bool // a signature, the threshold or a SHA256SUMS signature failed
 }
 
-// Envelope verifies each DSSE signature. A signature is tried with the keys
-// its keyid names, or with every key when it names none (the rule of
-// go-securesystemslib's DSSE verifier, which cosign uses). It fails with
-// ErrNotIntact if a signature names a trusted key but does not verify, and
-// with ErrUntrusted if fewer than the threshold of distinct trusted keys
-// signed. The payload is hashed once for all signatures.
+// Envelope verifies each DSSE signature against every trusted key (a
+// keyid is an unauthenticated hint). It fails with ErrNotIntact if a
+// signature names a trusted key but does not verify, or verifies with a key
+// its keyid does not name, and with ErrUntrusted if fewer than the
+// threshold of distinct trusted keys signed. The payload is hashed once:
+// each of at most MaxSignatures signatures then costs one signature check
+// per key.
 func (a *authenticator) Envelope(env *manifest.Envelope, payload *manifest.Payload) error {
 	rep := a.rep
 	digest := payload.PAEDigest(env.PayloadType)
@@ -472,18 +474,18 @@ func (a *authenticator) Envelope(env *manifest.Envelope, payload *manifest.Paylo
 		sg := Signer{Index: i + 1, KeyID: s.KeyID, SumsSignature: manifest.SumsSigNameFor(i)}
 		var named *sign.Verifier
 		for _, k := range a.keys {
-			if s.KeyID != "" && s.KeyID != k.KeyID() {
-				continue
-			}
-			if s.KeyID != "" {
+			if s.KeyID == k.KeyID() {
 				named = k
 			}
-			if sign.VerifyPAE(env, i, payload, digest, k) == nil {
+			if a.match[i] == nil && sign.VerifyPAE(env, i, payload, digest, k) == nil {
 				a.match[i] = k
-				break
 			}
 		}
 		switch k := a.match[i]; {
+		case k != nil && s.KeyID != "" && s.KeyID != k.KeyID():
+			sg.Problem = fmt.Sprintf("keyid %q does not name the key that verifies it (%s)", s.KeyID, k.KeyID())
+			broken = fmt.Errorf("%w: signature %d: %s", ErrNotIntact, i+1, sg.Problem)
+			a.match[i] = nil
 		case k != nil:
 			sg.Trusted, sg.Key, sg.KeyID = true, k.Source, k.KeyID()
 			if !slices.Contains(a.signers, k.KeyID()) {
@@ -502,6 +504,7 @@ func (a *authenticator) Envelope(env *manifest.Envelope, payload *manifest.Paylo
 		a.signers = []string{}
 	}
 	rep.Trust.TrustedSigners = a.signers
+	a.sigCheck = len(rep.Checks)
 	rep.check("signatures", broken, fmt.Sprintf("%d signature(s), %d by trusted keys", len(env.Signatures), len(a.signers)))
 	if broken != nil {
 		a.failed = true
@@ -525,8 +528,10 @@ func (a *authenticator) Envelope(env *manifest.Envelope, payload *manifest.Paylo
 }
 
 // Sums verifies the SHA256SUMS signature beside each trusted DSSE
-// signature with the key that made it.
+// signature with the key that made it, and completes the report's
+// signatures check.
 func (a *authenticator) Sums(sums []byte, sigs [][]byte) error {
+	c := &a.rep.Checks[a.sigCheck]
 	for i, k := range a.match {
 		if k == nil {
 			continue
@@ -539,12 +544,13 @@ func (a *authenticator) Sums(sums []byte, sigs [][]byte) error {
 			sg := &a.rep.Signers[i]
 			sg.Problem = fmt.Sprintf("%s does not verify with the key that signed the manifest: %v", sg.SumsSignature, err)
 			sg.Trusted = false
-			a.rep.check("sums signatures", err, "")
+			err = fmt.Errorf("%w: signature %d: %s", ErrNotIntact, i+1, sg.Problem)
+			c.OK, c.Detail = false, err.Error()
 			a.failed = true
-			return fmt.Errorf("%w: signature %d: %s", ErrNotIntact, i+1, sg.Problem)
+			return err
 		}
 	}
-	a.rep.check("sums signatures", nil, "each trusted signer's SHA256SUMS signature verifies")
+	c.Detail += "; DSSE and SHA256SUMS signatures agree"
 	return nil
 }
 

@@ -407,7 +407,7 @@ func specs() []spec {
 			"", func(g *gen) []byte {
 				return g.rewrite(func(es []*entry) []*entry { return append(es[:2], es[1:]...) })
 			}},
-		{"duplicate-sbom", `SBOM entries must be sorted, without duplicates`,
+		{"duplicate-sbom", `sbom/kit\.spdx\.json": .*not named by the manifest, or out of order`,
 			"sbom/kit.spdx.json twice at the head",
 			"", func(g *gen) []byte {
 				return g.rewrite(func(es []*entry) []*entry {
@@ -420,7 +420,7 @@ func specs() []spec {
 			"", func(g *gen) []byte {
 				return g.rewrite(appendEntry(regular("zzz_extra.sql", "DROP TABLE t;\n"), []byte("DROP TABLE t;\n")))
 			}},
-		{"unlisted-in-sbom-dir", `"demo-1\.2\.3/sbom/evil\.sh": .*not listed`,
+		{"unlisted-in-sbom-dir", `"demo-1\.2\.3/sbom/evil\.sh": .*not named by the manifest`,
 			"an unlisted file sbom/evil.sh right after the SBOMs",
 			"", func(g *gen) []byte {
 				return g.rewrite(func(es []*entry) []*entry {
@@ -481,7 +481,7 @@ func specs() []spec {
 					return raw
 				})
 			}},
-		{"flip-sums", `SHA256SUMS does not match its digest in the signed statement`,
+		{"flip-sums", `SHA256SUMS": .*does not match the signed statement`,
 			"one bit flipped in a digest in SHA256SUMS",
 			"", func(g *gen) []byte {
 				return g.editRaw(func(raw []byte) []byte {
@@ -504,7 +504,7 @@ func specs() []spec {
 					return raw
 				})
 			}},
-		{"flip-sbom", `sbom/migrations\.spdx\.json does not match its digest`,
+		{"flip-sbom", `sbom/migrations\.spdx\.json": .*does not match its digest in the signed statement`,
 			"one bit flipped in the component SBOM sbom/migrations.spdx.json",
 			"", func(g *gen) []byte {
 				return g.editRaw(func(raw []byte) []byte {
@@ -514,7 +514,7 @@ func specs() []spec {
 					return raw
 				})
 			}},
-		{"flip-kit-sbom", `sbom/kit\.spdx\.json does not match its digest`,
+		{"flip-kit-sbom", `sbom/kit\.spdx\.json": .*does not match the signed statement`,
 			"one bit flipped in sbom/kit.spdx.json",
 			"", func(g *gen) []byte {
 				return g.editRaw(func(raw []byte) []byte {
@@ -593,7 +593,7 @@ func specs() []spec {
 			}},
 
 		// ---- SHA256SUMS ----
-		{"sums-recomputed", `SHA256SUMS does not match its digest in the signed statement`,
+		{"sums-recomputed", `SHA256SUMS": .*does not match the signed statement`,
 			"migrations/001_init.sql replaced and its SHA256SUMS line recomputed to match",
 			"", func(g *gen) []byte {
 				return g.rewrite(func(es []*entry) []*entry {
@@ -605,7 +605,7 @@ func specs() []spec {
 					return es
 				})
 			}},
-		{"sums-extra-line", `SHA256SUMS does not match its digest in the signed statement`,
+		{"sums-extra-line", `SHA256SUMS": .*does not match the signed statement`,
 			"a line for an extra file evil.sh added to SHA256SUMS, and the file to the payload",
 			"", func(g *gen) []byte {
 				return g.rewrite(func(es []*entry) []*entry {
@@ -716,25 +716,25 @@ func specs() []spec {
 				env := g.find(g.entries(), manifest.EnvelopeName).Data
 				return g.withEnvelope(env[:len(env)/2])
 			}},
-		{"envelope-duplicate-key", `manifest\.dsse\.json: .*duplicate key "payload"`,
+		{"envelope-duplicate-key", `manifest\.dsse\.json: .*only in the form it writes`,
 			`manifest.dsse.json with a second "payload" key holding another statement ({})`,
 			"", func(g *gen) []byte {
 				env := g.find(g.entries(), manifest.EnvelopeName).Data
 				return g.withEnvelope(g.replaceOnce(env, `{"payloadType"`, `{"payload":"e30=","payloadType"`))
 			}},
-		{"envelope-duplicate-key-escaped", `manifest\.dsse\.json: .*duplicate key "payload"`,
+		{"envelope-duplicate-key-escaped", `manifest\.dsse\.json: .*only in the form it writes`,
 			`manifest.dsse.json with a second payload key spelled "payl\u006fad"`,
 			"", func(g *gen) []byte {
 				env := g.find(g.entries(), manifest.EnvelopeName).Data
 				return g.withEnvelope(g.replaceOnce(env, `,"signatures"`, `,"payl\u006fad":"e30=","signatures"`))
 			}},
-		{"envelope-unknown-field", `manifest\.dsse\.json: .*unknown field`,
+		{"envelope-unknown-field", `manifest\.dsse\.json: .*only in the form it writes`,
 			`manifest.dsse.json with an unknown field "payloadEncoding"`,
 			"", func(g *gen) []byte {
 				env := g.find(g.entries(), manifest.EnvelopeName).Data
 				return g.withEnvelope(g.replaceOnce(env, `{"payloadType"`, `{"payloadEncoding":"gzip","payloadType"`))
 			}},
-		{"envelope-trailing-data", `manifest\.dsse\.json: .*trailing data`,
+		{"envelope-trailing-data", `manifest\.dsse\.json: .*data after the envelope`,
 			"manifest.dsse.json followed by a second JSON value",
 			"", func(g *gen) []byte {
 				env := g.find(g.entries(), manifest.EnvelopeName).Data
@@ -746,7 +746,7 @@ func specs() []spec {
 				env := g.find(g.entries(), manifest.EnvelopeName).Data
 				return g.withEnvelope(g.replaceOnce(env, `"payloadType":"application/vnd.in-toto+json"`, `"payloadType":"application/json"`))
 			}},
-		{"envelope-payload-not-std-base64", `payload is not standard base64`,
+		{"envelope-payload-not-std-base64", `manifest\.dsse\.json: .*base64`,
 			"manifest.dsse.json's payload in unpadded or URL-safe base64",
 			"", func(g *gen) []byte {
 				env := g.find(g.entries(), manifest.EnvelopeName).Data
@@ -806,7 +806,7 @@ func specs() []spec {
 				f.sboms[compSBOM] = g.replaceOnce(f.sboms[compSBOM], `"name":"runner"`, `"name":"runner","comment":`+deep)
 				return f.kit(g)
 			}},
-		{"sbom-malformed-json", `sbom/migrations\.spdx\.json: .*SPDX document: unexpected end of JSON input`,
+		{"sbom-malformed-json", `sbom/migrations\.spdx\.json: .*SPDX document: .*unexpected end of input`,
 			"a component SBOM that is not valid JSON, listed consistently and signed",
 			"", func(g *gen) []byte {
 				f := g.forge()
@@ -824,7 +824,7 @@ func specs() []spec {
 				s := g.replaceOnce(g.statement(), `"description":"a test kit"`, `"description":"approved by security"`)
 				return g.withEnvelope(g.replaceOnce(env, b64, base64.StdEncoding.EncodeToString(s)))
 			}},
-		{"sig-envelope-from-other-kit", `SHA256SUMS does not match its digest in the signed statement`,
+		{"sig-envelope-from-other-kit", `SHA256SUMS": .*does not match the signed statement`,
 			"the envelope of another kit, validly signed by the trusted key, over this kit's files",
 			"", func(g *gen) []byte {
 				f := g.forge()
@@ -869,7 +869,7 @@ func specs() []spec {
 					return append(es[:i], es[i+1:]...)
 				})
 			}},
-		{"sig-too-many", `more than 64 signature files`,
+		{"sig-too-many", `more SHA256SUMS signature files than`,
 			"65 SHA256SUMS signature files (MaxSignatures is 64)",
 			"", func(g *gen) []byte {
 				return g.rewrite(func(es []*entry) []*entry {

@@ -24,13 +24,16 @@ import (
 
 // pyCompare is the Python side: for each line "<base64 doc> <base64 view>"
 // it prints "same" when json.loads reads doc as the value view encodes
-// (zero values, which encoding/json may omit, dropped on both sides), else
+// (zero values, which encoding/json may omit or spell, dropped on both
+// sides, in empty objects too), else
 // "differ <both>".
 const pyCompare = `
 import base64, json, sys
+ZERO = (None, "", 0, False, [], {}, "sha256:" + "0" * 64)  # Go's zero values as it encodes them
 def norm(v):
     if isinstance(v, dict):
-        return {k: norm(x) for k, x in v.items() if x not in (None, "", 0, False, [], {})}
+        v = {k: norm(x) for k, x in v.items()}
+        return {k: x for k, x in v.items() if x not in ZERO}
     if isinstance(v, list):
         return [norm(x) for x in v]
     return v

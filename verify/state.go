@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/offkit/offkit/internal/fsutil"
 	"github.com/offkit/offkit/manifest"
+
+	"github.com/offkit/offkit/internal/strictjson"
 )
 
 // StateVersion identifies the JSON form of a Record.
@@ -92,9 +93,7 @@ func (s *State) Get(name string) (*Record, error) {
 		return nil, fmt.Errorf("state: %s: %w", f.Name(), err)
 	}
 	var r Record
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if len(data) > maxRecordSize || dec.Decode(&r) != nil || r.SchemaVersion != StateVersion || r.Name != name || r.Version == "" {
+	if len(data) > maxRecordSize || strictjson.Unmarshal(data, &r) != nil || r.SchemaVersion != StateVersion || r.Name != name || r.Version == "" {
 		return nil, fmt.Errorf("state: %s is not a valid %s record; inspect or remove it", f.Name(), StateVersion)
 	}
 	return &r, nil

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/offkit/offkit/schemas"
+
+	"github.com/offkit/offkit/internal/strictjson"
 )
 
 // MaxSpecSize bounds kit.yaml.
@@ -271,14 +273,19 @@ func yamlToJSON(n *yaml.Node, at string, lines map[string]int) (any, error) {
 		return nil, malformed("line %d: YAML aliases are not allowed", n.Line)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
+		folded := make(map[string]struct{}, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
 				return nil, malformed("line %d: mapping keys must be plain strings", k.Line)
 			}
-			if _, dup := m[k.Value]; dup {
-				return nil, malformed("line %d: duplicate key %q", k.Line, k.Value)
+			// Keys are compared as the JSON reading compares them
+			// (strictjson.Fold), so no spelling of a key can hide another.
+			fk := strictjson.Fold(k.Value)
+			if _, dup := folded[fk]; dup {
+				return nil, malformed("line %d: duplicate key %q (keys are compared ignoring case)", k.Line, k.Value)
 			}
+			folded[fk] = struct{}{}
 			child := k.Value
 			if at != "" {
 				child = at + "." + k.Value

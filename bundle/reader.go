@@ -171,6 +171,9 @@ func Open(r io.Reader, opts ...OpenOption) (*Reader, error) {
 	}
 	h.Compression = comp
 	rd.Head = h
+	if fd, ok := dec.(*frameDecoder); ok {
+		fd.widen() // the payload: decode frames ahead on every core
+	}
 	for _, mt := range rd.headTimes {
 		if !mt.Equal(rd.mtime) {
 			rd.Close()

@@ -44,6 +44,8 @@ type frameDecoder struct {
 	off     int
 	err     error
 	free    chan *[]byte // buffers of maxFrameBytes capacity, made as needed
+	tokens  chan struct{} // one per frame the splitter may cut ahead of Read
+	widened sync.Once
 	closer  sync.Once
 }
 
@@ -66,7 +68,11 @@ func newFrameDecoder(br *bufio.Reader) (*frameDecoder, error) {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		free:    make(chan *[]byte, 2*framesInFlight+3),
+		tokens:  make(chan struct{}, framesInFlight),
 	}
+	// One frame ahead until widen: a head is read a frame at a time, so an
+	// untrusted kit is refused without the payload's read-ahead buffers.
+	d.tokens <- struct{}{}
 	go d.split(br)
 	return d, nil
 }
@@ -97,6 +103,11 @@ func (d *frameDecoder) split(br *bufio.Reader) {
 	defer close(d.futures)
 	var off int64
 	for {
+		select {
+		case <-d.tokens:
+		case <-d.stop:
+			return
+		}
 		comp := d.buffer()
 		size, err := readFrame(br, comp, off)
 		if errors.Is(err, io.EOF) {
@@ -223,6 +234,19 @@ func appendN(br *bufio.Reader, b *[]byte, n int) error {
 	return nil
 }
 
+// widen lets the splitter run framesInFlight frames ahead: for the
+// payload, once the head is read.
+func (d *frameDecoder) widen() {
+	d.widened.Do(func() {
+		for range framesInFlight - 1 {
+			select {
+			case d.tokens <- struct{}{}:
+			default:
+			}
+		}
+	})
+}
+
 // Read returns the stream's content, frame after frame.
 func (d *frameDecoder) Read(p []byte) (int, error) {
 	for d.cur.buf == nil || d.off == len(*d.cur.buf) {
@@ -239,6 +263,10 @@ func (d *frameDecoder) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		f := <-fut
+		select {
+		case d.tokens <- struct{}{}: // the splitter may cut the next frame
+		default:
+		}
 		if f.err != nil {
 			if f.buf != nil {
 				d.release(f.buf)

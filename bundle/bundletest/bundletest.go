@@ -250,14 +250,21 @@ func Checksum(h []byte) {
 	copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
 }
 
-// Compress zstd-compresses b.
+// Compress zstd-compresses b as offkit does: one frame per ChunkSize bytes,
+// each declaring its content size.
 func Compress(t testing.TB, b []byte) []byte {
 	t.Helper()
-	enc, err := zstd.NewWriter(nil)
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return enc.EncodeAll(b, nil)
+	var out []byte
+	for len(b) > 0 || out == nil {
+		n := min(len(b), bundle.ChunkSize)
+		out = enc.EncodeAll(b[:n], out)
+		b = b[n:]
+	}
+	return out
 }
 
 // Rewrite decodes kit, applies edit to its entries and re-encodes it.

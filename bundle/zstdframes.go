@@ -43,7 +43,7 @@ type frameDecoder struct {
 	cur     frame
 	off     int
 	err     error
-	free    chan *[]byte // buffers of maxFrameBytes capacity, made as needed
+	free    chan *[]byte  // buffers of maxFrameBytes capacity, made as needed
 	tokens  chan struct{} // one per frame the splitter may cut ahead of Read
 	widened sync.Once
 	closer  sync.Once

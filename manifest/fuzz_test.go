@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 )
 
@@ -23,8 +24,8 @@ func FuzzParseSums(f *testing.F) {
 	})
 }
 
-// FuzzParseEnvelope checks that an accepted envelope re-marshals and parses
-// to the same payload.
+// FuzzParseEnvelope checks that an accepted envelope is its own canonical
+// encoding, and re-marshals and parses to the same payload.
 func FuzzParseEnvelope(f *testing.F) {
 	m, sums := testManifest()
 	st, _ := NewStatement(m, sums)
@@ -44,6 +45,16 @@ func FuzzParseEnvelope(f *testing.F) {
 		_, p2, err := ParseEnvelope(again)
 		if err != nil || !bytes.Equal(p2, payload) {
 			t.Fatalf("re-marshalled envelope does not parse to the same payload: %v", err)
+		}
+		// The grammar admits only offkit's own encoding: what it accepts is
+		// exactly what offkit writes for that value, and encoding/json
+		// (as every JSON parser) reads the same value from it.
+		if !bytes.Equal(again, b) {
+			t.Fatalf("accepted %q, which is not its canonical encoding %q", b, again)
+		}
+		var std Envelope
+		if err := json.Unmarshal(b, &std); err != nil || std.Payload != e.Payload || len(std.Signatures) != len(e.Signatures) {
+			t.Fatalf("encoding/json reads the accepted envelope differently: %v", err)
 		}
 	})
 }

@@ -9,10 +9,8 @@ import (
 	"hash"
 	"io"
 	"io/fs"
-	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -38,6 +36,8 @@ type Entry struct {
 	Platforms  []string // images: the platforms carried of a filtered index
 	Subject    v1.Hash  // signatures, attestations, referrers: what they belong to
 	Descriptor v1.Descriptor
+
+	specs []v1.Platform // Platforms, parsed
 }
 
 // Digest returns the entry's digest.
@@ -81,15 +81,21 @@ func parseEntry(d v1.Descriptor) (Entry, error) {
 	switch e.Role {
 	case RoleImage:
 		e.Repository, e.Tag = a[AnnotationRepository], a[AnnotationTag]
-		if e.Repository != "" {
-			if _, err := name.NewRepository("registry.invalid/"+e.Repository, name.StrictValidation); err != nil {
-				return Entry{}, fmt.Errorf("annotation %s: %q is not a repository path", AnnotationRepository, e.Repository)
+		// Push places the image under its repository path and tag: they
+		// must be names a registry takes as they are, with no ".." to
+		// climb out of the prefix pushed to.
+		if _, ok := a[AnnotationRepository]; ok {
+			if err := CheckRepositoryPath(e.Repository); err != nil {
+				return Entry{}, fmt.Errorf("annotation %s: %w", AnnotationRepository, err)
 			}
 		}
-		if e.Tag != "" {
-			if _, err := name.NewTag("registry.invalid/xx:"+e.Tag, name.StrictValidation); err != nil {
-				return Entry{}, fmt.Errorf("annotation %s: %q is not a tag", AnnotationTag, e.Tag)
+		if _, ok := a[AnnotationTag]; ok {
+			if err := CheckTag(e.Tag); err != nil {
+				return Entry{}, fmt.Errorf("annotation %s: %w", AnnotationTag, err)
 			}
+		}
+		if err := checkPrintable(e.Reference); err != nil {
+			return Entry{}, fmt.Errorf("annotation %s: %w", AnnotationRefName, err)
 		}
 		if p, ok := a[AnnotationPlatforms]; ok {
 			specs, norm, err := parsePlatforms("", strings.Split(p, ","))
@@ -99,7 +105,7 @@ func parseEntry(d v1.Descriptor) (Entry, error) {
 			if !isIndex(d.MediaType) {
 				return Entry{}, fmt.Errorf("annotation %s on a manifest that is not an index", AnnotationPlatforms)
 			}
-			e.Platforms = norm
+			e.Platforms, e.specs = norm, specs
 		}
 		if _, ok := a[AnnotationSubject]; ok {
 			return Entry{}, fmt.Errorf("annotation %s on an image", AnnotationSubject)
@@ -150,9 +156,23 @@ type Checker struct {
 }
 
 type seenBlob struct {
-	size int64
-	data []byte // kept when it may be a manifest
-	used bool
+	size    int64
+	data    []byte // kept when it may be a manifest
+	used    bool
+	sniffed bool            // mt is known
+	mt      types.MediaType // the blob's own mediaType field, "" if none
+}
+
+// mediaType returns the blob's own mediaType field, "" if it has none or
+// is not a JSON object kept; the blob is parsed for it once.
+func (b *seenBlob) mediaType() types.MediaType {
+	if !b.sniffed {
+		b.sniffed = true
+		if b.data != nil {
+			b.mt = sniffMediaType(b.data)
+		}
+	}
+	return b.mt
 }
 
 // NewChecker returns a Checker that also requires each of pinned to be an
@@ -348,176 +368,6 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 func looksLikeJSONObject(b []byte) bool {
 	b = bytes.TrimLeft(b, " \t\r\n")
 	return len(b) > 0 && b[0] == '{'
-}
-
-// Finish checks the layout as a whole and returns its index.json entries:
-// oci-layout and index.json are present and valid; every descriptor,
-// from index.json down through indexes and manifests, names a blob that is
-// present with that size (except the children left out of an index
-// filtered by platform), and every index and manifest parses; every blob
-// is referenced; every signature, attestation and referrer belongs to a
-// manifest of the layout; and, when pinned digests are given, the images
-// of the layout are exactly those.
-func (c *Checker) Finish() ([]Entry, error) {
-	if c.err != nil {
-		return nil, c.err
-	}
-	if c.layout == nil {
-		return nil, layoutErr(LayoutFile, "missing")
-	}
-	var ol struct {
-		Version string `json:"imageLayoutVersion"`
-	}
-	if err := jsonUnmarshal(c.layout, &ol); err != nil {
-		return nil, layoutErr(LayoutFile, "%v", err)
-	}
-	if ol.Version != "1.0.0" {
-		return nil, layoutErr(LayoutFile, "imageLayoutVersion %q, want \"1.0.0\"", ol.Version)
-	}
-	if c.index == nil {
-		return nil, layoutErr(IndexFile, "missing")
-	}
-	entries, err := parseIndex(c.index)
-	if err != nil {
-		return nil, err
-	}
-	w := &walker{c: c, manifests: map[string]bool{}, visited: map[string]bool{}}
-	for i, e := range entries {
-		var specs []v1.Platform
-		if e.Platforms != nil {
-			specs, _, _ = parsePlatforms("", e.Platforms)
-		}
-		if err := w.visit(e.Descriptor, specs, 0, fmt.Sprintf("index.json manifests[%d]", i)); err != nil {
-			return nil, err
-		}
-	}
-	for _, e := range entries {
-		if e.Role != RoleImage && !w.manifests[e.Subject.Hex] {
-			return nil, layoutErr(IndexFile, "%s %s belongs to %s, which is not a manifest of the layout", e.Role, e.Digest(), e.Subject)
-		}
-	}
-	var unused []string
-	for h, b := range c.blobs {
-		if !b.used {
-			unused = append(unused, blobPath(v1.Hash{Algorithm: "sha256", Hex: h}))
-		}
-	}
-	if len(unused) > 0 {
-		slices.Sort(unused)
-		return nil, layoutErr(unused[0], "unreferenced blob: nothing in index.json leads to it")
-	}
-	for _, p := range c.pinned {
-		if !slices.ContainsFunc(entries, func(e Entry) bool { return e.Role == RoleImage && e.Digest() == p }) {
-			return nil, layoutErr(IndexFile, "lists no image %s", p)
-		}
-	}
-	if len(c.pinned) > 0 {
-		// The images are exactly the pinned ones: an extra image, however
-		// complete, is something the kit's manifest does not account for.
-		for _, e := range entries {
-			if e.Role == RoleImage && !slices.Contains(c.pinned, e.Digest()) {
-				return nil, layoutErr(IndexFile, "image %s is not pinned by any image component: an unpinned extra", e.Digest())
-			}
-		}
-	}
-	return entries, nil
-}
-
-type walker struct {
-	c         *Checker
-	manifests map[string]bool // hex digests of the manifests and indexes visited
-	visited   map[string]bool // hex digests and platform filters visited
-}
-
-func platformKey(specs []v1.Platform) string {
-	var b strings.Builder
-	for _, s := range specs {
-		b.WriteString("|" + s.String())
-	}
-	return b.String()
-}
-
-// visit checks descriptor d, found at where, and what it references.
-func (w *walker) visit(d v1.Descriptor, specs []v1.Platform, depth int, where string) error {
-	if err := checkLayoutDescriptor(d); err != nil {
-		return layoutErr(IndexFile, "%s: %v", where, err)
-	}
-	path := blobPath(d.Digest)
-	b, ok := w.c.blobs[d.Digest.Hex]
-	if !ok {
-		return layoutErr(path, "missing: %s refers to it", where)
-	}
-	if b.size != d.Size {
-		return layoutErr(path, "%d bytes, but %s gives size %d", b.size, where, d.Size)
-	}
-	b.used = true
-	if !isIndex(d.MediaType) && !isManifest(d.MediaType) {
-		return nil // a config or layer
-	}
-	// A manifest is checked once for each platform filter it is seen with:
-	// the same index may be an image whole and, filtered, another image.
-	key := d.Digest.Hex + platformKey(specs)
-	if w.visited[key] {
-		return nil
-	}
-	if depth > maxIndexDepth {
-		return layoutErr(path, "indexes nested deeper than %d", maxIndexDepth)
-	}
-	w.visited[key], w.manifests[d.Digest.Hex] = true, true
-	if b.data == nil {
-		return layoutErr(path, "%s says it is a %s, but it is not a JSON object of at most %d bytes", where, d.MediaType, MaxManifestSize)
-	}
-	if own := sniffMediaType(b.data); own != "" && own != d.MediaType {
-		return layoutErr(path, "has media type %q, but %s says %q", own, where, d.MediaType)
-	}
-	here := "index " + d.Digest.String()
-	if isIndex(d.MediaType) {
-		var im v1.IndexManifest
-		if err := jsonUnmarshal(b.data, &im); err != nil {
-			return layoutErr(path, "index does not parse: %v", err)
-		}
-		if im.SchemaVersion != 2 {
-			return layoutErr(path, "index schemaVersion %d, want 2", im.SchemaVersion)
-		}
-		selected := selectChildren(im.Manifests, specs)
-		for i, child := range im.Manifests {
-			if !isIndex(child.MediaType) && !isManifest(child.MediaType) {
-				return layoutErr(path, "manifests[%d] (%s): media type %q is not a manifest or index", i, child.Digest, child.MediaType)
-			}
-			if !slices.ContainsFunc(selected, func(s v1.Descriptor) bool { return s.Digest == child.Digest }) {
-				if _, present := w.c.blobs[child.Digest.Hex]; !present {
-					continue // filtered out by platform
-				}
-			}
-			if err := w.visit(child, specs, depth+1, fmt.Sprintf("%s manifests[%d]", here, i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	here = "manifest " + d.Digest.String()
-	var m v1.Manifest
-	if err := jsonUnmarshal(b.data, &m); err != nil {
-		return layoutErr(path, "manifest does not parse: %v", err)
-	}
-	if m.SchemaVersion != 2 {
-		return layoutErr(path, "manifest schemaVersion %d, want 2", m.SchemaVersion)
-	}
-	if err := w.visit(m.Config, nil, depth+1, here+" config"); err != nil {
-		return err
-	}
-	if isIndex(m.Config.MediaType) || isManifest(m.Config.MediaType) {
-		return layoutErr(path, "config has a manifest media type %q", m.Config.MediaType)
-	}
-	for i, l := range m.Layers {
-		if isIndex(l.MediaType) || isManifest(l.MediaType) {
-			return layoutErr(path, "layers[%d] has a manifest media type %q", i, l.MediaType)
-		}
-		if err := w.visit(l, nil, depth+1, fmt.Sprintf("%s layers[%d]", here, i)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // CheckLayout checks the OCI image layout at the root of fsys, as Checker

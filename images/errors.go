@@ -30,13 +30,34 @@ var ErrUntrusted = errors.New("image is not signed by a trusted key")
 // an index filtered by platform because the children left out are absent.
 var ErrIndexRefused = errors.New("the registry refuses an index whose manifests for the platforms left out are absent")
 
+// ErrName is wrapped by errors about a repository name or tag that the
+// OCI distribution specification does not allow (CheckRepositoryPath,
+// CheckTag), such as a path with a ".." element. It wraps
+// manifest.ErrMalformed: a kit that carries one is refused.
+var ErrName = fmt.Errorf("%w: not an OCI distribution repository name or tag", manifest.ErrMalformed)
+
+// ErrDestination is wrapped by PlanPush when a reference it would push to
+// does not lie under the prefix it was given. It wraps
+// manifest.ErrMalformed: the kit names a repository outside the prefix.
+var ErrDestination = fmt.Errorf("%w: push destination not under the prefix given", manifest.ErrMalformed)
+
 // LayoutError reports a problem with one file of an OCI image layout.
 type LayoutError struct {
 	Path string // the file, relative to the layout's root, e.g. "blobs/sha256/<hex>"
-	Err  error  // wraps ErrLayout
+	// Parent is, when the problem is with what a descriptor names, the
+	// descriptor's place: the file holding it and where in it
+	// ("index.json manifests[0]", "blobs/sha256/<hex> layers[2]").
+	Parent string
+	Err    error // wraps ErrLayout
 }
 
-func (e *LayoutError) Error() string { return fmt.Sprintf("image layout: %s: %v", e.Path, e.Err) }
+func (e *LayoutError) Error() string {
+	if e.Parent != "" {
+		return fmt.Sprintf("image layout: %s: %v (the descriptor at %s)", e.Path, e.Err, e.Parent)
+	}
+	return fmt.Sprintf("image layout: %s: %v", e.Path, e.Err)
+}
+
 func (e *LayoutError) Unwrap() error { return e.Err }
 
 // layoutErr returns a *LayoutError for path wrapping ErrLayout, and the

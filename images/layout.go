@@ -17,6 +17,10 @@ import (
 type Layout struct {
 	fsys    fs.FS
 	entries []Entry
+	// Indexes of entries, made once so that no lookup walks them.
+	byDigest  map[v1.Hash]int   // the first entry of each digest
+	byTag     map[string]int    // signatures and attestations, by tag
+	bySubject map[v1.Hash][]int // signatures, attestations and referrers, by subject
 }
 
 // OpenLayout opens the layout at the root of fsys.
@@ -37,7 +41,22 @@ func OpenLayout(fsys fs.FS) (*Layout, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Layout{fsys: fsys, entries: entries}, nil
+	l := &Layout{fsys: fsys, entries: entries, byDigest: map[v1.Hash]int{}, byTag: map[string]int{}, bySubject: map[v1.Hash][]int{}}
+	for i, e := range entries {
+		if _, ok := l.byDigest[e.Digest()]; !ok {
+			l.byDigest[e.Digest()] = i
+		}
+		switch e.Role {
+		case RoleImage:
+			continue
+		case RoleSignature, RoleAttestation:
+			if _, ok := l.byTag[e.Reference]; !ok {
+				l.byTag[e.Reference] = i
+			}
+		}
+		l.bySubject[e.Subject] = append(l.bySubject[e.Subject], i)
+	}
+	return l, nil
 }
 
 // Entries returns the entries of index.json, in its order.
@@ -50,6 +69,16 @@ func (l *Layout) Images() []Entry {
 		if e.Role == RoleImage {
 			out = append(out, e)
 		}
+	}
+	return out
+}
+
+// Artifacts returns the signatures, attestations and referrers of the
+// manifest subject, in the order of index.json.
+func (l *Layout) Artifacts(subject v1.Hash) []Entry {
+	var out []Entry
+	for _, i := range l.bySubject[subject] {
+		out = append(out, l.entries[i])
 	}
 	return out
 }
@@ -108,26 +137,30 @@ type node struct {
 	blobs    []v1.Descriptor // manifests: config and layers
 }
 
-// tree reads the manifest or index d and, recursively, what it references.
-// Children of an index that are absent are left out: CheckLayout has made
-// sure they were filtered out by platform.
+// tree reads the manifest or index d and, recursively, what it references,
+// each manifest once: seen holds those read, and may be shared by the trees
+// of several images. Children of an index that are absent are left out:
+// CheckLayout has made sure they were filtered out by platform.
 func (l *Layout) tree(d v1.Descriptor, depth int, seen map[v1.Hash]*node) (*node, error) {
 	if n, ok := seen[d.Digest]; ok {
+		if n.desc.MediaType != d.MediaType {
+			return nil, layoutErr(blobPath(d.Digest), "has media type %q, but a descriptor says %q", n.desc.MediaType, d.MediaType)
+		}
 		return n, nil
 	}
 	if depth > maxIndexDepth {
 		return nil, layoutErr(blobPath(d.Digest), "indexes nested deeper than %d", maxIndexDepth)
-	}
-	if len(seen) >= maxManifests {
-		return nil, layoutErr(blobPath(d.Digest), "more than %d manifests in one image", maxManifests)
 	}
 	raw, err := l.manifest(d)
 	if err != nil {
 		return nil, err
 	}
 	n := &node{desc: v1.Descriptor{MediaType: d.MediaType, Size: d.Size, Digest: d.Digest}, raw: raw}
-	seen[d.Digest] = n
 	path := blobPath(d.Digest)
+	if own := sniffMediaType(raw); own != d.MediaType {
+		return nil, layoutErr(path, "has media type %q, but a descriptor says %q", own, d.MediaType)
+	}
+	seen[d.Digest] = n
 	switch {
 	case isIndex(d.MediaType):
 		var im v1.IndexManifest
@@ -165,6 +198,24 @@ func (l *Layout) tree(d v1.Descriptor, depth int, seen map[v1.Hash]*node) (*node
 		return nil, layoutErr(path, "media type %q is not a manifest or index", d.MediaType)
 	}
 	return n, nil
+}
+
+// count returns the number of manifests and indexes in the tree of n, or
+// limit+1 if there are more than limit.
+func (n *node) count(limit int) int {
+	done := map[v1.Hash]bool{}
+	var walk func(*node)
+	walk = func(n *node) {
+		if done[n.desc.Digest] || len(done) > limit {
+			return
+		}
+		done[n.desc.Digest] = true
+		for _, c := range n.children {
+			walk(c)
+		}
+	}
+	walk(n)
+	return len(done)
 }
 
 // postorder calls f on n's children before n, each node once.

@@ -71,8 +71,8 @@ func WithKeychain(kc authn.Keychain) Option {
 // overrides the one a source names.
 func WithRepository(repo string) Option {
 	return func(c *config) error {
-		if _, err := name.NewRepository("registry.invalid/" + repo); err != nil || repo == "" {
-			return fmt.Errorf("images: WithRepository(%q): not a repository path", repo)
+		if err := CheckRepositoryPath(repo); err != nil {
+			return fmt.Errorf("images: WithRepository: %w", err)
 		}
 		c.repository = repo
 		return nil

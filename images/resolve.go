@@ -129,6 +129,9 @@ func Resolve(ctx context.Context, src Source, platforms []string, opts ...Option
 		img.Repository = c.repository
 	}
 	r := &resolver{src: src.String(), f: f}
+	if err := checkNames(img); err != nil {
+		return nil, fmt.Errorf("image %s: %w: %w", r.src, ErrSource, err)
+	}
 	root, raw, err := f.root(ctx)
 	if err != nil {
 		return nil, err
@@ -163,6 +166,23 @@ func Resolve(ctx context.Context, src Source, platforms []string, opts ...Option
 		}
 	}
 	return img, nil
+}
+
+// checkNames checks the names a kit records for img and Push uses: its
+// repository path and tag, as the OCI distribution specification allows
+// them, and its reference, which is only shown.
+func checkNames(img *Image) error {
+	if img.Repository != "" {
+		if err := CheckRepositoryPath(img.Repository); err != nil {
+			return err
+		}
+	}
+	if img.Tag != "" {
+		if err := CheckTag(img.Tag); err != nil {
+			return err
+		}
+	}
+	return checkPrintable(img.Reference)
 }
 
 // parsePlatforms parses platform strings and returns them with their
@@ -354,12 +374,17 @@ func (r *resolver) walk(ctx context.Context, d v1.Descriptor, raw []byte, specs 
 	return nil
 }
 
-// manifestMediaType returns the media type of a manifest: its descriptor's,
-// or its own mediaType field's. When both are set they must agree.
+// manifestMediaType returns the media type of a manifest: its own
+// mediaType field, which it must have, and which must be its descriptor's
+// if that has one.
 func manifestMediaType(d v1.Descriptor, raw []byte) (types.MediaType, error) {
 	own := sniffMediaType(raw)
 	mt := d.MediaType
 	switch {
+	case own == "" && (isIndex(mt) || isManifest(mt)):
+		// A layout must tell manifests from indexes by their own field
+		// (CheckLayout refuses one without).
+		return "", fmt.Errorf("no mediaType field: offkit carries only manifests and indexes that name their media type")
 	case mt == "":
 		mt = own
 	case own != "" && own != mt:

@@ -82,10 +82,8 @@ func (t *layoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // manifestByDigest finds the manifest h among the entries of index.json
 // and, for any other manifest, reads its media type from its content.
 func (t *layoutTransport) manifestByDigest(h v1.Hash) (v1.Descriptor, bool) {
-	for _, e := range t.l.entries {
-		if e.Digest() == h {
-			return e.Descriptor, true
-		}
+	if i, ok := t.l.byDigest[h]; ok {
+		return t.l.entries[i].Descriptor, true
 	}
 	size, err := statBlob(t.l, h)
 	if err != nil || size > MaxManifestSize {
@@ -102,10 +100,8 @@ func (t *layoutTransport) manifestByDigest(h v1.Hash) (v1.Descriptor, bool) {
 
 // manifestByTag finds the signature or attestation entry tagged tag.
 func (t *layoutTransport) manifestByTag(tag string) (v1.Descriptor, bool) {
-	for _, e := range t.l.entries {
-		if (e.Role == RoleSignature || e.Role == RoleAttestation) && e.Reference == tag {
-			return e.Descriptor, true
-		}
+	if i, ok := t.l.byTag[tag]; ok {
+		return t.l.entries[i].Descriptor, true
 	}
 	return v1.Descriptor{}, false
 }

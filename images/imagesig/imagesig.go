@@ -56,9 +56,9 @@ func verify(ctx context.Context, l *images.Layout, role images.Role, digest v1.H
 	if len(keys) == 0 {
 		return nil, errors.New("images: no public keys to verify with")
 	}
-	var found bool
-	for _, e := range l.Entries() {
-		found = found || (e.Role == role && e.Subject == digest)
+	found := false
+	for _, e := range l.Artifacts(digest) {
+		found = found || e.Role == role
 	}
 	if !found {
 		return nil, fmt.Errorf("%w: the layout carries no cosign %s of %s", ErrUntrusted, role, digest)

@@ -165,12 +165,11 @@ func BenchmarkCopyBigLayer(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e := l.Images()[0]
-		dst, err := images.Destination(host+"/site", e)
+		targets, err := images.PlanPush(l, host+"/site")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := images.Push(ctx, l, e, dst); err != nil {
+		if _, err := images.Push(ctx, l, targets[0]); err != nil {
 			b.Fatal(err)
 		}
 		heap = max(heap, pk.end())

@@ -18,59 +18,279 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Destination returns the repository an image of a layout is pushed to:
-// prefix ("registry.site/mirror") joined with the image's original
-// repository path ("team/app"). InsecureRegistry lets it use plain HTTP.
-func Destination(prefix string, e Entry, opts ...Option) (name.Repository, error) {
+// prefix is a parsed push prefix: a registry and a repository path under
+// it, "" for the registry's root.
+type prefix struct {
+	raw  string
+	reg  name.Registry
+	path string
+}
+
+// parsePrefix parses a push prefix, "registry.site:5000/mirror" or
+// "registry.site:5000": a registry host, as go-containerregistry reads it
+// with strict validation, and an optional repository path that must pass
+// CheckRepositoryPath.
+func parsePrefix(s string, c *config) (prefix, error) {
+	p := prefix{raw: s}
+	host, path, _ := strings.Cut(strings.TrimSuffix(s, "/"), "/")
+	if !strings.ContainsAny(host, ".:") {
+		// go-containerregistry would read the name as a Docker Hub
+		// repository.
+		return prefix{}, fmt.Errorf("images: push prefix %q: %q is not a registry host (one with a '.' or a ':port')", s, host)
+	}
+	reg, err := name.NewRegistry(host, append(c.nameOptions(), name.StrictValidation)...)
+	if err != nil {
+		return prefix{}, fmt.Errorf("images: push prefix %q: registry %q: %v", s, host, err)
+	}
+	if path != "" {
+		if err := CheckRepositoryPath(path); err != nil {
+			return prefix{}, fmt.Errorf("images: push prefix %q: %v", s, err)
+		}
+	}
+	p.reg, p.path = reg, path
+	return p, nil
+}
+
+// CheckPrefix checks a push prefix ("registry.site:5000/mirror", or a
+// registry alone) as PlanPush takes it. InsecureRegistry lets it name a
+// registry over plain HTTP.
+func CheckPrefix(s string, opts ...Option) error {
 	c, err := newConfig(opts)
 	if err != nil {
-		return name.Repository{}, err
+		return err
 	}
+	_, err = parsePrefix(s, c)
+	return err
+}
+
+// contains reports whether repository r lies under p: the same registry,
+// and a repository path that is p's or under it by whole path elements.
+func (p prefix) contains(r name.Repository) bool {
+	if r.RegistryStr() != p.reg.RegistryStr() || r.Scheme() != p.reg.Scheme() {
+		return false
+	}
+	path := r.RepositoryStr()
+	return CheckRepositoryPath(path) == nil &&
+		(p.path == "" || path == p.path || strings.HasPrefix(path, p.path+"/"))
+}
+
+// check parses ref, a reference Push would write, with strict validation,
+// and makes sure it lies under p.
+func (p prefix) check(ref string, c *config, parse func(string, ...name.Option) (name.Reference, error)) (name.Reference, error) {
+	r, err := parse(ref, append(c.nameOptions(), name.StrictValidation)...)
+	if err != nil {
+		return nil, fmt.Errorf("images: push to %q: %w: %v", ref, ErrDestination, err)
+	}
+	if !p.contains(r.Context()) {
+		return nil, fmt.Errorf("images: push to %q: %w: repository %q is not %s or under it", ref, ErrDestination, r.Context().Name(), p.raw)
+	}
+	return r, nil
+}
+
+// repositoryRef is a repository as a name.Reference, for prefix.check.
+type repositoryRef struct{ name.Repository }
+
+func (r repositoryRef) Context() name.Repository { return r.Repository }
+func (r repositoryRef) Identifier() string       { return "" }
+
+func parseRepository(s string, opts ...name.Option) (name.Reference, error) {
+	r, err := name.NewRepository(s, opts...)
+	return repositoryRef{r}, err
+}
+
+func parseTag(s string, opts ...name.Option) (name.Reference, error) { return name.NewTag(s, opts...) }
+
+func parseDigest(s string, opts ...name.Option) (name.Reference, error) {
+	return name.NewDigest(s, opts...)
+}
+
+// destination returns the repository under p for image e: p joined with
+// e's repository path.
+func (p prefix) destination(e Entry, c *config) (name.Repository, error) {
 	if e.Role != RoleImage {
 		return name.Repository{}, fmt.Errorf("images: %s %s is not an image", e.Role, e.Digest())
 	}
 	if e.Repository == "" {
 		return name.Repository{}, fmt.Errorf("images: image %s (%s) has no repository path to push it under", e.Digest(), e.Reference)
 	}
-	prefix = strings.TrimSuffix(prefix, "/")
-	repo, err := name.NewRepository(prefix+"/"+e.Repository, append(c.nameOptions(), name.StrictValidation)...)
-	if err != nil {
-		return name.Repository{}, fmt.Errorf("images: push destination %q: %w", prefix+"/"+e.Repository, err)
+	if err := CheckRepositoryPath(e.Repository); err != nil {
+		return name.Repository{}, fmt.Errorf("images: image %s (%s): %w", e.Digest(), e.Reference, err)
 	}
-	return repo, nil
+	path := e.Repository
+	if p.path != "" {
+		path = p.path + "/" + path
+	}
+	r, err := p.check(p.reg.RegistryStr()+"/"+path, c, parseRepository)
+	if err != nil {
+		return name.Repository{}, err
+	}
+	return r.Context(), nil
+}
+
+// Destination returns the repository an image of a layout is pushed to:
+// prefix ("registry.site/mirror") joined with the image's original
+// repository path ("team/app"), which must lie under prefix (an error
+// wrapping ErrDestination otherwise). InsecureRegistry lets it use plain
+// HTTP.
+func Destination(prefix string, e Entry, opts ...Option) (name.Repository, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return name.Repository{}, err
+	}
+	p, err := parsePrefix(prefix, c)
+	if err != nil {
+		return name.Repository{}, err
+	}
+	return p.destination(e, c)
+}
+
+// PushTarget is an image of a layout and every reference Push writes for
+// it, worked out by PlanPush before anything is pushed.
+type PushTarget struct {
+	Image      Entry
+	Repository name.Repository // prefix joined with the image's repository path
+	Digest     name.Digest     // the image, by digest, in Repository
+	Tag        *name.Tag       // the image's tag there, nil if it has none
+	// Artifacts are the signatures and attestations (by their cosign tags)
+	// and referrers (by digest) of the image and of each of its manifests.
+	Artifacts []name.Reference
+
+	root      *node
+	artifacts []pushArtifact
+}
+
+type pushArtifact struct {
+	e   Entry
+	n   *node
+	ref name.Reference // a name.Tag for signatures and attestations, a name.Digest for referrers
+}
+
+// PlanPush works out, before anything is pushed, every reference Push
+// writes for each image of l under prefix ("registry.site:5000/mirror"):
+// the image by digest and by its tag in prefix joined with its repository
+// path, and its signatures, attestations and referrers there. Each is
+// parsed with strict validation and must lie under prefix (the same
+// registry, and a repository path that is prefix's or under it by whole
+// elements); if any does not, it returns an error wrapping ErrDestination
+// and no targets. Images listed twice with the same repository and tag
+// are one target. Each manifest is read once.
+func PlanPush(l *Layout, prefix string, opts ...Option) ([]*PushTarget, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	p, err := parsePrefix(prefix, c)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[v1.Hash]*node{} // every manifest read, shared by the images
+	planned := map[string]bool{}
+	var out []*PushTarget
+	for _, e := range l.Images() {
+		dst, err := p.destination(e, c)
+		if err != nil {
+			return nil, err
+		}
+		key := dst.Name() + "@" + e.Digest().String() + ":" + e.Tag
+		if planned[key] {
+			continue
+		}
+		planned[key] = true
+		r, err := p.check(dst.Name()+"@"+e.Digest().String(), c, parseDigest)
+		if err != nil {
+			return nil, err
+		}
+		t := &PushTarget{Image: e, Repository: dst, Digest: r.(name.Digest)}
+		if e.Tag != "" {
+			if err := CheckTag(e.Tag); err != nil {
+				return nil, fmt.Errorf("images: image %s (%s): %w", e.Digest(), e.Reference, err)
+			}
+			r, err := p.check(dst.Name()+":"+e.Tag, c, parseTag)
+			if err != nil {
+				return nil, err
+			}
+			tag := r.(name.Tag)
+			t.Tag = &tag
+		}
+		if t.root, err = l.tree(e.Descriptor, 0, seen); err != nil {
+			return nil, err
+		}
+		if n := t.root.count(maxManifests); n > maxManifests {
+			return nil, layoutErr(blobPath(e.Digest()), "more than %d manifests in one image", maxManifests)
+		}
+		if err := t.planArtifacts(l, p, c, seen); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// planArtifacts lists the signatures, attestations and referrers of every
+// manifest of t, each once, with the reference each is pushed to.
+func (t *PushTarget) planArtifacts(l *Layout, p prefix, c *config, seen map[v1.Hash]*node) error {
+	done := map[string]bool{}
+	return t.root.postorder(map[v1.Hash]bool{}, func(m *node) error {
+		for _, a := range l.Artifacts(m.desc.Digest) {
+			var ref string
+			parse := parseDigest
+			switch a.Role {
+			case RoleSignature, RoleAttestation:
+				// parseEntry made sure it is the cosign tag of a.Subject.
+				if err := CheckTag(a.Reference); err != nil {
+					return fmt.Errorf("images: %s %s of %s: %w", a.Role, a.Digest(), a.Subject, err)
+				}
+				ref, parse = t.Repository.Name()+":"+a.Reference, parseTag
+			default:
+				ref = t.Repository.Name() + "@" + a.Digest().String()
+			}
+			if done[ref] {
+				continue
+			}
+			done[ref] = true
+			r, err := p.check(ref, c, parse)
+			if err != nil {
+				return err
+			}
+			n, err := l.tree(a.Descriptor, 0, seen)
+			if err != nil {
+				return err
+			}
+			t.artifacts = append(t.artifacts, pushArtifact{e: a, n: n, ref: r})
+			t.Artifacts = append(t.Artifacts, r)
+		}
+		return nil
+	})
 }
 
 // PushResult says what Push did.
 type PushResult struct {
-	Digest name.Digest // the image, by digest, in the destination
-	Tags   []name.Tag  // the image's tag and its signatures' and attestations' tags
-	// Referrers are the OCI 1.1 referrers pushed, by digest.
-	Referrers []name.Digest
 	// BlobsPushed counts the blobs (configs and layers) uploaded or
 	// mounted; BlobsSkipped those the destination already had.
 	BlobsPushed, BlobsSkipped int
 }
 
-// Push pushes image e of the layout to dst: every blob (skipping those
-// dst already has), every manifest by digest, the index last; the image
-// under its original tag; and the signatures and attestations of the image
-// and of each of its manifests under their cosign tags (sha256-<hex>.sig,
-// .att), and its referrers by digest (go-containerregistry also updates the
-// referrers fallback tag on registries without the referrers API). So
-// `cosign verify --key` and `cosign verify-attestation --key` work against
-// dst as they did against the source. Pushing again sends no blob.
+// Push pushes the image of t, planned by PlanPush, from the layout: every
+// blob (skipping those the destination already has), every manifest by
+// digest, the index last; the image under its original tag; and the
+// signatures and attestations of the image and of each of its manifests
+// under their cosign tags (sha256-<hex>.sig, .att), and its referrers by
+// digest (go-containerregistry also updates the referrers fallback tag on
+// registries without the referrers API). So `cosign verify --key` and
+// `cosign verify-attestation --key` work against the destination as they
+// did against the source. Pushing again sends no blob.
 //
 // A registry may refuse an index filtered by platform, whose children for
 // other platforms are absent: distribution does, with MANIFEST_BLOB_UNKNOWN.
 // Push then returns an error wrapping ErrIndexRefused, after pushing the
 // manifests of the platforms carried (by digest) and before any tag.
-func Push(ctx context.Context, l *Layout, e Entry, dst name.Repository, opts ...Option) (*PushResult, error) {
+func Push(ctx context.Context, l *Layout, t *PushTarget, opts ...Option) (*PushResult, error) {
 	c, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	if e.Role != RoleImage {
-		return nil, fmt.Errorf("images: push: %s %s is not an image", e.Role, e.Digest())
+	if t == nil || t.root == nil {
+		return nil, errors.New("images: push: a target not made by PlanPush")
 	}
 	counter := &blobCounter{next: c.transport, pushed: map[string]bool{}, skipped: map[string]bool{}}
 	if counter.next == nil {
@@ -80,45 +300,27 @@ func Push(ctx context.Context, l *Layout, e Entry, dst name.Repository, opts ...
 	if err != nil {
 		return nil, err
 	}
+	dst := t.Repository
 	p := &pushing{ctx: ctx, l: l, dst: dst, pusher: pusher, done: map[v1.Hash]bool{}}
-	seen := map[v1.Hash]*node{}
-	root, err := l.tree(e.Descriptor, 0, seen)
-	if err != nil {
-		return nil, err
+	if err := p.push(t.root); err != nil {
+		return nil, fmt.Errorf("push %s to %s: %w", t.Image.Digest(), dst, err)
 	}
-	if err := p.push(root); err != nil {
-		return nil, fmt.Errorf("push %s to %s: %w", e.Digest(), dst, err)
-	}
-	res := &PushResult{Digest: dst.Digest(e.Digest().String())}
+	res := &PushResult{}
 	defer func() { res.BlobsPushed, res.BlobsSkipped = counter.counts() }()
-	if e.Tag != "" {
-		t := dst.Tag(e.Tag)
-		if err := p.tag(t, root); err != nil {
+	if t.Tag != nil {
+		if err := p.tag(*t.Tag, t.root); err != nil {
 			return nil, err
 		}
-		res.Tags = append(res.Tags, t)
 	}
-	// The signatures, attestations and referrers of every manifest pushed.
-	for _, a := range l.entries {
-		if a.Role == RoleImage || seen[a.Subject] == nil {
-			continue
+	for _, a := range t.artifacts {
+		if err := p.push(a.n); err != nil {
+			return nil, fmt.Errorf("push %s %s of %s to %s: %w", a.e.Role, a.e.Digest(), a.e.Subject, dst, err)
 		}
-		an, err := l.tree(a.Descriptor, 0, map[v1.Hash]*node{})
-		if err != nil {
-			return nil, err
+		if tag, ok := a.ref.(name.Tag); ok {
+			if err := p.tag(tag, a.n); err != nil {
+				return nil, err
+			}
 		}
-		if err := p.push(an); err != nil {
-			return nil, fmt.Errorf("push %s %s of %s to %s: %w", a.Role, a.Digest(), a.Subject, dst, err)
-		}
-		if a.Role == RoleReferrer {
-			res.Referrers = append(res.Referrers, dst.Digest(a.Digest().String()))
-			continue
-		}
-		t := dst.Tag(a.Reference) // checked by parseEntry to be the cosign tag of a.Subject
-		if err := p.tag(t, an); err != nil {
-			return nil, err
-		}
-		res.Tags = append(res.Tags, t)
 	}
 	return res, nil
 }

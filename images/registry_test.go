@@ -176,35 +176,41 @@ func TestRegistryRoundTrip(t *testing.T) {
 	}
 
 	// Push the app to the site registry, twice: the second push sends no blob.
-	var appEntry, multiEntry images.Entry
-	for _, e := range l.Images() {
-		switch e.Digest() {
-		case appImg.Digest():
-			appEntry = e
-		case multiAmd.Digest():
-			multiEntry = e
-		}
-	}
-	to, err := images.Destination(dst+"/mirror", appEntry)
+	targets, err := images.PlanPush(l, dst+"/mirror")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var appTarget, multiTarget *images.PushTarget
+	for _, tg := range targets {
+		switch tg.Image.Digest() {
+		case appImg.Digest():
+			appTarget = tg
+		case multiAmd.Digest():
+			multiTarget = tg
+		}
+	}
+	if appTarget == nil || multiTarget == nil {
+		t.Fatalf("PlanPush: %d targets, want app and multi", len(targets))
+	}
+	if got, want := appTarget.Repository.String(), dst+"/mirror/team/app"; got != want {
+		t.Errorf("app target repository %s, want %s", got, want)
+	}
 	ct := &countingTransport{base: http.DefaultTransport}
-	res, err := images.Push(ctx, l, appEntry, to, images.WithTransport(ct))
+	res, err := images.Push(ctx, l, appTarget, images.WithTransport(ct))
 	if err != nil {
 		t.Fatalf("Push: %v", err)
 	}
 	if ct.uploads.Load() == 0 {
 		t.Errorf("first push sent no blob")
 	}
-	if len(res.Tags) != 3 || len(res.Referrers) != 1 {
-		t.Errorf("PushResult %+v, want 3 tags (v1, .sig, .att) and 1 referrer", res)
+	if appTarget.Tag == nil || appTarget.Tag.TagStr() != "v1" || len(appTarget.Artifacts) != 3 {
+		t.Errorf("app target: tag %v, artifacts %v; want v1, and .sig, .att and 1 referrer", appTarget.Tag, appTarget.Artifacts)
 	}
 	if res.BlobsPushed == 0 || res.BlobsSkipped != 0 {
 		t.Errorf("first push: %d blobs pushed, %d skipped; want some pushed, none skipped", res.BlobsPushed, res.BlobsSkipped)
 	}
 	ct2 := &countingTransport{base: http.DefaultTransport}
-	res2, err := images.Push(ctx, l, appEntry, to, images.WithTransport(ct2))
+	res2, err := images.Push(ctx, l, appTarget, images.WithTransport(ct2))
 	if err != nil {
 		t.Fatalf("second Push: %v", err)
 	}
@@ -233,11 +239,8 @@ func TestRegistryRoundTrip(t *testing.T) {
 
 	// The filtered index: distribution refuses an index whose children are
 	// absent, and Push says why.
-	multiTo, err := images.Destination(dst+"/mirror", multiEntry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err = images.Push(ctx, l, multiEntry, multiTo); !errors.Is(err, images.ErrIndexRefused) {
+	multiTo := multiTarget.Repository
+	if _, err = images.Push(ctx, l, multiTarget); !errors.Is(err, images.ErrIndexRefused) {
 		t.Errorf("Push of the filtered index: %v, want ErrIndexRefused", err)
 	}
 	// The manifest of the platform carried was pushed, by digest.

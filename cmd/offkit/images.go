@@ -73,6 +73,11 @@ sha256-<hex>.sig/.att tags) and OCI referrers, byte for byte, so that stock
 'cosign verify --key' and 'cosign verify-attestation --key' work against the
 site registry. Pushing again is harmless and sends no blob.
 
+Every reference is worked out, before anything is pushed, from the names
+the kit carries, which must be OCI distribution repository paths and tags
+(no "..", ".", empty or upper-case path elements); each must lie in
+REGISTRY, in PREFIX or under it. If one does not, nothing is pushed (exit 3).
+
 Registries on loopback (localhost, 127.0.0.1) may be plain HTTP; any other
 plain-HTTP or self-signed registry needs --insecure-registry. Credentials
 come from the Docker config (docker login) and its credential helpers.
@@ -84,14 +89,17 @@ before anything is pushed.
 			if to == "" {
 				return usageError{errors.New("--to REGISTRY/PREFIX is required")}
 			}
+			var iopts []images.Option
+			if insecure {
+				iopts = append(iopts, images.InsecureRegistry())
+			}
+			if err := images.CheckPrefix(to, iopts...); err != nil {
+				return usageError{fmt.Errorf("--to: %w", err)}
+			}
 			limitMemory()
 			opts, err := t.options()
 			if err != nil {
 				return err
-			}
-			var iopts []images.Option
-			if insecure {
-				iopts = append(iopts, images.InsecureRegistry())
 			}
 			res := &pushResult{SchemaVersion: PushResultVersion, Kit: a[0], To: to, Images: []pushedImage{}}
 			err = pushKit(cmd.Context(), cmd.OutOrStdout(), a[0], to, opts, iopts, quiet, asJSON, res)
@@ -155,46 +163,36 @@ func pushKit(ctx context.Context, w io.Writer, kit, to string, opts []verify.Opt
 	if err != nil {
 		return err
 	}
-	// Every destination is worked out before anything is pushed.
-	type job struct {
-		e   images.Entry
-		dst int // index in res.Images
+	// Every reference to push to is worked out, and checked to lie under
+	// --to, before anything is pushed.
+	targets, err := images.PlanPush(l, to, iopts...)
+	if err != nil {
+		return fmt.Errorf("%w (nothing was pushed)", err)
 	}
-	var jobs []job
-	for _, e := range l.Images() {
-		pi := pushedImage{Reference: e.Reference, Digest: e.Digest().String(), Tags: []string{}, Artifacts: []string{}}
+	for _, t := range targets {
+		pi := pushedImage{Reference: t.Image.Reference, Digest: t.Image.Digest().String(), Destination: t.Digest.String(),
+			Tags: []string{}, Artifacts: []string{}}
 		for _, ir := range rep.Images {
 			if ir.Digest == pi.Digest {
 				pi.Components = append(pi.Components, ir.Component)
 			}
 		}
-		repo, err := images.Destination(to, e, iopts...)
-		if err != nil {
-			return err
-		}
-		pi.Destination = repo.Digest(pi.Digest).String()
 		res.Images = append(res.Images, pi)
-		jobs = append(jobs, job{e: e, dst: len(res.Images) - 1})
 	}
-	for _, j := range jobs {
-		pi := &res.Images[j.dst]
-		repo, _ := images.Destination(to, j.e, iopts...)
-		pr, err := images.Push(ctx, l, j.e, repo, iopts...)
+	for i, t := range targets {
+		pi := &res.Images[i]
+		pr, err := images.Push(ctx, l, t, iopts...)
 		if err != nil {
 			pi.Error = err.Error()
 			return fmt.Errorf("push %s: %w", pi.Destination, err)
 		}
 		pi.Pushed = true
 		pi.BlobsPushed, pi.BlobsSkipped = pr.BlobsPushed, pr.BlobsSkipped
-		for i, tg := range pr.Tags {
-			if i == 0 && j.e.Tag != "" {
-				pi.Tags = append(pi.Tags, tg.TagStr())
-				continue
-			}
-			pi.Artifacts = append(pi.Artifacts, tg.TagStr())
+		if t.Tag != nil {
+			pi.Tags = append(pi.Tags, t.Tag.TagStr())
 		}
-		for _, r := range pr.Referrers {
-			pi.Artifacts = append(pi.Artifacts, r.DigestStr())
+		for _, r := range t.Artifacts {
+			pi.Artifacts = append(pi.Artifacts, r.Identifier())
 		}
 		if !asJSON {
 			renderPushed(w, pi)

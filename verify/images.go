@@ -117,35 +117,98 @@ func (ic *imageCheck) tee(e *bundle.Entry) func() error {
 	return func() error { return ic.layoutError(f.Close()) }
 }
 
-// layoutError names the kit file a layout error is about.
+// layoutError names the kit files a layout error is about: the file, and
+// the one holding the descriptor that names it, if any.
 func (ic *imageCheck) layoutError(err error) error {
 	if le := (*images.LayoutError)(nil); errors.As(err, &le) {
+		if le.Parent != "" {
+			return fmt.Errorf("%w: %s%s: %w (the descriptor at %s%s)", ErrNotIntact, ic.prefix, le.Path, le.Err, ic.prefix, le.Parent)
+		}
 		return fmt.Errorf("%w: %s%s: %w", ErrNotIntact, ic.prefix, le.Path, le.Err)
 	}
 	return notIntact(err)
 }
 
-// finish checks the layout as a whole, and that it holds what the signed
-// manifest says it does.
+// artifactKey is an artifact as the manifest lists it and the layout
+// carries it.
+type artifactKey struct {
+	role            string
+	subject, digest v1.Hash
+}
+
+// finish checks the names the manifest records for the images, the layout
+// as a whole, and that the layout holds what the signed manifest says it
+// does: every artifact the manifest lists, and none it does not.
 func (ic *imageCheck) finish() error {
+	if err := ic.checkNames(); err != nil {
+		return err
+	}
 	entries, err := ic.checker.Finish()
 	if err != nil {
 		return ic.layoutError(err)
 	}
 	ic.entries = entries
+	carried := map[artifactKey]bool{}
+	for _, e := range entries {
+		if e.Role != images.RoleImage {
+			carried[artifactKey{string(e.Role), e.Subject, e.Digest()}] = true
+		}
+	}
+	listed := map[artifactKey]bool{}
 	for _, c := range ic.m.Components {
 		if c.Image == nil {
 			continue
 		}
 		for _, a := range c.Image.Artifacts {
-			subject, digest := imageHash(a.Subject), imageHash(a.Digest)
-			found := false
-			for _, e := range entries {
-				found = found || (string(e.Role) == a.Role && e.Subject == subject && e.Digest() == digest)
-			}
-			if !found {
+			k := artifactKey{a.Role, imageHash(a.Subject), imageHash(a.Digest)}
+			if !carried[k] {
 				return fmt.Errorf("%w: %s%s: component %q: the manifest lists %s %s of %s, which the layout does not carry",
 					ErrNotIntact, ic.prefix, images.IndexFile, c.Name, a.Role, a.Digest, a.Subject)
+			}
+			listed[k] = true
+		}
+	}
+	for _, e := range entries {
+		if e.Role != images.RoleImage && !listed[artifactKey{string(e.Role), e.Subject, e.Digest()}] {
+			return fmt.Errorf("%w: %s%s: the layout carries %s %s of %s, which no image component of the manifest lists",
+				ErrNotIntact, ic.prefix, images.IndexFile, e.Role, e.Digest(), e.Subject)
+		}
+	}
+	return nil
+}
+
+// checkNames checks the repository, tag and artifact tags the manifest
+// records for each image: names as the OCI distribution specification
+// allows them (images.CheckRepository, images.CheckTag), and each
+// signature's and attestation's tag the cosign tag of its subject.
+func (ic *imageCheck) checkNames() error {
+	for _, c := range ic.m.Components {
+		if c.Image == nil {
+			continue
+		}
+		bad := func(field string, err error) error {
+			return fmt.Errorf("%w: component %q: image %s: %w", ErrNotIntact, c.Name, field, err)
+		}
+		if r := c.Image.Repository; r != "" {
+			if err := images.CheckRepository(r); err != nil {
+				return bad("repository", err)
+			}
+		}
+		if t := c.Image.Tag; t != "" {
+			if err := images.CheckTag(t); err != nil {
+				return bad("tag", err)
+			}
+		}
+		for i, a := range c.Image.Artifacts {
+			want := ""
+			switch a.Role {
+			case manifest.RoleSignature:
+				want = "sha256-" + a.Subject.Hex() + ".sig"
+			case manifest.RoleAttestation:
+				want = "sha256-" + a.Subject.Hex() + ".att"
+			}
+			if a.Tag != want {
+				return bad(fmt.Sprintf("artifacts[%d]", i), fmt.Errorf("%w: %s of %s has tag %q, want %q", images.ErrName, a.Role, a.Subject, a.Tag, want))
 			}
 		}
 	}

@@ -208,16 +208,36 @@ components:
 	}
 	layerDigest, _ := layers[0].Digest()
 	layerPath := "images/blobs/sha256/" + layerDigest.Hex
+	// setApp edits what the signed manifest records of component app.
+	setApp := func(f func(*manifest.ImageRef)) func(*manifest.Manifest) {
+		return func(m *manifest.Manifest) {
+			for _, c := range m.Components {
+				if c.Name == "app" {
+					f(c.Image)
+				}
+			}
+		}
+	}
+	replaceIndex := func(old, new string) func(map[string][]byte) {
+		return func(f map[string][]byte) {
+			idx := string(f["images/index.json"])
+			if !strings.Contains(idx, old) {
+				t.Fatalf("index.json has no %q:\n%s", old, idx)
+			}
+			f["images/index.json"] = []byte(strings.Replace(idx, old, new, 1))
+		}
+	}
 	for _, tc := range []struct {
-		name, want string
-		edit       func(files map[string][]byte)
+		name, want   string
+		edit         func(files map[string][]byte)
+		editManifest func(*manifest.Manifest)
 	}{
-		{"flipped-layer-byte", layerPath, func(f map[string][]byte) { f[layerPath][10] ^= 1 }},
-		{"missing-blob", layerPath, func(f map[string][]byte) { delete(f, layerPath) }},
+		{"flipped-layer-byte", layerPath, func(f map[string][]byte) { f[layerPath][10] ^= 1 }, nil},
+		{"missing-blob", layerPath, func(f map[string][]byte) { delete(f, layerPath) }, nil},
 		{"extra-blob", "unreferenced", func(f map[string][]byte) {
 			data := []byte("not referenced by anything\n")
 			f["images/blobs/sha256/"+manifest.SHA256(data).Hex()] = data
-		}},
+		}, nil},
 		// A whole image, complete and referenced from index.json, that no
 		// image component pins.
 		{"unpinned-extra-image", "is not pinned by any image component", func(f map[string][]byte) {
@@ -257,11 +277,26 @@ components:
 				t.Fatal(err)
 			}
 			f["images/index.json"] = append(b, '\n')
-		}},
+		}, nil},
+		// Names that would climb out of --to, carried by a validly signed
+		// kit: in the layout's annotations, which push uses, and in the
+		// manifest.
+		{"dotdot-repository-annotation", `element 2, ".."`,
+			replaceIndex(`"dev.offkit.image.repository":"team/app"`, `"dev.offkit.image.repository":"team/../../prod/postgres"`), nil},
+		{"dot-repository-annotation", `element 1, "."`,
+			replaceIndex(`"dev.offkit.image.repository":"team/app"`, `"dev.offkit.image.repository":"./team/app"`), nil},
+		{"bad-tag-annotation", `tag ".v1"`,
+			replaceIndex(`"dev.offkit.image.tag":"v1"`, `"dev.offkit.image.tag":".v1"`), nil},
+		{"dotdot-manifest-repository", "image repository", func(map[string][]byte) {},
+			setApp(func(r *manifest.ImageRef) { r.Repository = a + "/team/../../prod/postgres" })},
+		{"upper-case-manifest-repository", "image repository", func(map[string][]byte) {},
+			setApp(func(r *manifest.ImageRef) { r.Repository = a + "/Team/app" })},
+		{"bad-manifest-artifact-tag", "image artifacts[0]", func(map[string][]byte) {},
+			setApp(func(r *manifest.ImageRef) { r.Artifacts[0].Tag = "../x" })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := filepath.Join(t.TempDir(), "bad.tar.zst")
-			if err := os.WriteFile(bad, reforgeImages(t, kitBytes, kitKey.Signer, tc.edit), 0o644); err != nil {
+			if err := os.WriteFile(bad, reforgeImages(t, kitBytes, kitKey.Signer, tc.edit, tc.editManifest), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			r := offkit(t, work, "verify", bad, "--key", kitKey.Pub, "--image-key", cosPub)
@@ -287,11 +322,28 @@ components:
 	}
 	// The control: the same forging with no edit is accepted.
 	good := filepath.Join(t.TempDir(), "good.tar.zst")
-	if err := os.WriteFile(good, reforgeImages(t, kitBytes, kitKey.Signer, func(map[string][]byte) {}), 0o644); err != nil {
+	if err := os.WriteFile(good, reforgeImages(t, kitBytes, kitKey.Signer, func(map[string][]byte) {}, nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if r := offkit(t, work, "verify", good, "--key", kitKey.Pub, "--image-key", cosPub); r.code != 0 {
 		t.Errorf("verify of the re-signed, unedited kit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// A --to that climbs out of its own prefix is bad usage, refused
+	// before anything is read or pushed.
+	r = offkitEnv(t, work, []string{"TMPDIR=" + tmp}, "images", "push", good, "--to", regC.Host+"/site/../prod", "--key", kitKey.Pub)
+	if r.code != 2 || !strings.Contains(r.stderr, `".."`) {
+		t.Errorf("images push --to REG/site/../prod: exit %d, want 2 naming the \"..\"\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if repos := catalog(t, regC.Host); len(repos) != 0 {
+		t.Errorf("registry C has %q after a push refused for its --to", repos)
+	}
+	// And the re-signed kit, every name valid, still pushes: under --to.
+	r = offkitEnv(t, work, []string{"TMPDIR=" + tmp}, "images", "push", good, "--to", regC.Host+"/site", "--key", kitKey.Pub, "--image-key", cosPub, "--json")
+	if r.code != 0 {
+		t.Fatalf("images push of the re-signed, unedited kit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if repos, want := catalog(t, regC.Host), []string{"site/team/app", "site/team/multi"}; !slices.Equal(repos, want) {
+		t.Errorf("registry C has %q after the push, want %q", repos, want)
 	}
 }
 
@@ -393,11 +445,12 @@ func offkitEnv(t *testing.T, dir string, env []string, args ...string) runResult
 }
 
 // reforgeImages decodes a zstd kit with images, lets edit change its
-// image layout files (by kit-root-relative path), and re-signs a head
+// image layout files (by kit-root-relative path) and editManifest, if not
+// nil, the manifest, and re-signs a head
 // that agrees with the edited files: the manifest's Images, sizes and
 // counts, the kit SBOM, SHA256SUMS, the statement and both signatures. So
-// only the layout itself is wrong.
-func reforgeImages(t *testing.T, kit []byte, signer *sign.Signer, edit func(map[string][]byte)) []byte {
+// only the layout (or the manifest as edited) is wrong.
+func reforgeImages(t *testing.T, kit []byte, signer *sign.Signer, edit func(map[string][]byte), editManifest func(*manifest.Manifest)) []byte {
 	t.Helper()
 	ctx := context.Background()
 	_, head := bundletest.Payload(t, kit)
@@ -422,6 +475,9 @@ func reforgeImages(t *testing.T, kit []byte, signer *sign.Signer, edit func(map[
 	var m manifest.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
+	}
+	if editManifest != nil {
+		editManifest(&m)
 	}
 	m.Images.Files, m.Images.Size = nil, 0
 	for p, d := range files {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -168,19 +167,23 @@ func (m *Manifest) Check() error {
 	if _, err := m.CreatedTime(); err != nil {
 		return malformed("manifest created %q is not an RFC 3339 time", m.Created)
 	}
-	seen := map[string]string{} // fold key -> path, of files and their directories
-	isDir := map[string]bool{}
-	addPath := func(p string) error {
-		if other, dup := seen[FoldKey(p)]; dup {
-			return fmt.Errorf("%w: manifest: %q collides with %q", ErrUnsafePath, p, other)
+	// Files and the directories they imply, by fold key: a PathSet costs
+	// time linear in the paths' bytes, however deep they are.
+	n := 0
+	for _, c := range m.Components {
+		n += len(c.Files)
+	}
+	if m.Images != nil {
+		n += len(m.Images.Files)
+	}
+	paths := NewPathSet(n)
+	root := m.Root()
+	addPath := func(p string) error { // p has passed CheckPath
+		if len(root)+1+len(p) > MaxPathLen {
+			return fmt.Errorf("%w: manifest: %q: its tar name, under the root %q, is longer than %d bytes", ErrUnsafePath, p, root, MaxPathLen)
 		}
-		seen[FoldKey(p)] = p
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
-			k := FoldKey(d)
-			if other, ok := seen[k]; ok && (other != d || !isDir[k]) {
-				return fmt.Errorf("%w: manifest: directory %q collides with %q", ErrUnsafePath, d, other)
-			}
-			seen[k], isDir[k] = d, true
+		if err := paths.add(p, false); err != nil {
+			return fmt.Errorf("%w: manifest: %w", ErrUnsafePath, err)
 		}
 		return nil
 	}

@@ -221,6 +221,10 @@ func (s *Spec) check(file string, lines map[string]int) error {
 		return fail("version", malformed("<name>-<version> is %d bytes; the kit's root directory name may have at most %d", len(s.Root()), MaxComponentLen))
 	}
 	names := map[string]int{}
+	// Component paths go into a PathSet as files: one that is equal to
+	// another by fold key, or within it, collides there, in time linear in
+	// the paths' bytes.
+	paths := NewPathSet(len(s.Components))
 	for i, c := range s.Components {
 		f := fmt.Sprintf("components[%d]", i)
 		if j, dup := names[c.Name]; dup {
@@ -238,6 +242,9 @@ func (s *Spec) check(file string, lines map[string]int) error {
 		if err := CheckPath(c.Path); err != nil {
 			return fail(f+".path", err)
 		}
+		if len(s.Root())+1+len(c.Path) > MaxPathLen {
+			return fail(f+".path", fmt.Errorf("%w: %q: under the root %q, longer than %d bytes", ErrUnsafePath, c.Path, s.Root(), MaxPathLen))
+		}
 		if IsReservedPath(c.Path) {
 			return fail(f+".path", fmt.Errorf("%w: %q is reserved for kit metadata", ErrUnsafePath, c.Path))
 		}
@@ -246,17 +253,31 @@ func (s *Spec) check(file string, lines map[string]int) error {
 				return fail(f, malformed("bad glob %q: %v", g, err))
 			}
 		}
-		for j := range i {
-			o := s.Components[j]
-			if o.IsImage() {
-				continue
-			}
-			if Within(FoldKey(c.Path), FoldKey(o.Path)) || Within(FoldKey(o.Path), FoldKey(c.Path)) {
-				return fail(f+".path", fmt.Errorf("%w: %q overlaps components[%d].path %q", ErrUnsafePath, c.Path, j, o.Path))
-			}
+		if err := paths.add(c.Path, false); err != nil {
+			return fail(f+".path", s.overlap(i, err))
 		}
 	}
 	return nil
+}
+
+// overlap reports the collision err of components[i].path with an earlier
+// component's path: the first whose path is, or lies below, the path
+// err names as the other.
+func (s *Spec) overlap(i int, err error) error {
+	c := s.Components[i]
+	var ce *CollisionError
+	if errors.As(err, &ce) {
+		for j, o := range s.Components[:i] {
+			if o.IsImage() || !Within(o.Path, ce.Other) {
+				continue
+			}
+			if Within(FoldKey(c.Path), FoldKey(o.Path)) || Within(FoldKey(o.Path), FoldKey(c.Path)) {
+				return fmt.Errorf("%w: %q overlaps components[%d].path %q", ErrUnsafePath, c.Path, j, o.Path)
+			}
+			return fmt.Errorf("%w: %q collides with components[%d].path %q: %w", ErrUnsafePath, c.Path, j, o.Path, err)
+		}
+	}
+	return err
 }
 
 // yamlToJSON converts a YAML node into the value encoding/json would produce,

@@ -62,7 +62,7 @@ func parseIndex(b []byte) ([]Entry, error) {
 	for i, d := range im.Manifests {
 		e, err := parseEntry(d)
 		if err != nil {
-			return nil, layoutErr(IndexFile, "manifests[%d] (%s): %v", i, d.Digest, err)
+			return nil, layoutErr(IndexFile, "manifests[%d] (%s): %w", i, d.Digest, err)
 		}
 		entries = append(entries, e)
 	}

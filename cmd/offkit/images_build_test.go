@@ -139,3 +139,43 @@ func runCosign(t *testing.T, cosign, dir string, args ...string) {
 		t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
+
+// TestImagesBuildRefusesBadNames: offkit build refuses (exit 3, no kit
+// written) an image source whose repository path or tag is not an OCI
+// distribution name, such as one with a ".." that push would climb out of
+// its prefix with, and builds the same image under a valid name.
+func TestImagesBuildRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	key := signtest.NewKey(t, work, "kit")
+	img := bundletest.RandomImage(t, 7)
+	bundletest.WriteLayout(t, filepath.Join(work, "img"), map[string]any{
+		"team/../../prod/postgres:v1": img, "team/app:.v1": img, "team/app:v1": img,
+	})
+	for _, tc := range []struct {
+		ref, want string // want "" means the build succeeds
+	}{
+		{"team/../../prod/postgres:v1", `element 2, ".."`},
+		{"team/app:.v1", `tag ".v1"`},
+		{"team/app:v1", ""},
+	} {
+		spec := filepath.Join(work, "kit.yaml")
+		yaml := "name: names\nversion: 1.0.0\ncomponents:\n  - name: app\n    image: oci:img:" + tc.ref + "\n"
+		if err := os.WriteFile(spec, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(work, "out.tar.zst")
+		r := runOffkit(t, work, []string{"COSIGN_PASSWORD=" + signtest.Password,
+			"SOURCE_DATE_EPOCH=" + strconv.FormatInt(bundletest.Epoch.Unix(), 10)}, "build", spec, "-o", out, "--key", key.Priv)
+		_, statErr := os.Stat(out)
+		if tc.want == "" {
+			if r.code != 0 || statErr != nil {
+				t.Errorf("build of %s: exit %d (%v), want a kit\n%s%s", tc.ref, r.code, statErr, r.stdout, r.stderr)
+			}
+			continue
+		}
+		if r.code != 3 || !strings.Contains(r.stderr, tc.want) || statErr == nil {
+			t.Errorf("build of %s: exit %d, kit written: %v; want exit 3 naming %q and no kit\n%s%s", tc.ref, r.code, statErr == nil, tc.want, r.stdout, r.stderr)
+		}
+	}
+}

@@ -24,6 +24,7 @@ type prefix struct {
 	raw  string
 	reg  name.Registry
 	path string
+	opts []name.Option // strict validation, and name.Insecure if asked for
 }
 
 // parsePrefix parses a push prefix, "registry.site:5000/mirror" or
@@ -31,14 +32,14 @@ type prefix struct {
 // with strict validation, and an optional repository path that must pass
 // CheckRepositoryPath.
 func parsePrefix(s string, c *config) (prefix, error) {
-	p := prefix{raw: s}
+	p := prefix{raw: s, opts: append(c.nameOptions(), name.StrictValidation)}
 	host, path, _ := strings.Cut(strings.TrimSuffix(s, "/"), "/")
 	if !strings.ContainsAny(host, ".:") {
 		// go-containerregistry would read the name as a Docker Hub
 		// repository.
 		return prefix{}, fmt.Errorf("images: push prefix %q: %q is not a registry host (one with a '.' or a ':port')", s, host)
 	}
-	reg, err := name.NewRegistry(host, append(c.nameOptions(), name.StrictValidation)...)
+	reg, err := name.NewRegistry(host, p.opts...)
 	if err != nil {
 		return prefix{}, fmt.Errorf("images: push prefix %q: registry %q: %v", s, host, err)
 	}
@@ -63,50 +64,43 @@ func CheckPrefix(s string, opts ...Option) error {
 	return err
 }
 
-// contains reports whether repository r lies under p: the same registry,
-// and a repository path that is p's or under it by whole path elements.
-func (p prefix) contains(r name.Repository) bool {
-	if r.RegistryStr() != p.reg.RegistryStr() || r.Scheme() != p.reg.Scheme() {
-		return false
-	}
+// under checks that r, the repository of ref, a reference Push would
+// write, lies under p: in the same registry, with a repository path that
+// is p's or under it by whole path elements, and itself a valid one.
+func (p prefix) under(ref string, r name.Repository) error {
 	path := r.RepositoryStr()
-	return CheckRepositoryPath(path) == nil &&
-		(p.path == "" || path == p.path || strings.HasPrefix(path, p.path+"/"))
+	if r.RegistryStr() != p.reg.RegistryStr() || r.Scheme() != p.reg.Scheme() || CheckRepositoryPath(path) != nil ||
+		(p.path != "" && path != p.path && !strings.HasPrefix(path, p.path+"/")) {
+		return fmt.Errorf("images: push to %q: %w: repository %q is not %s or under it", ref, ErrDestination, r.Name(), p.raw)
+	}
+	return nil
 }
 
-// check parses ref, a reference Push would write, with strict validation,
-// and makes sure it lies under p.
-func (p prefix) check(ref string, c *config, parse func(string, ...name.Option) (name.Reference, error)) (name.Reference, error) {
-	r, err := parse(ref, append(c.nameOptions(), name.StrictValidation)...)
+// tag parses, with strict validation, the reference repo:tag and checks it
+// lies under p.
+func (p prefix) tag(repo name.Repository, tag string) (name.Tag, error) {
+	ref := repo.Name() + ":" + tag
+	t, err := name.NewTag(ref, p.opts...)
 	if err != nil {
-		return nil, fmt.Errorf("images: push to %q: %w: %v", ref, ErrDestination, err)
+		return name.Tag{}, fmt.Errorf("images: push to %q: %w: %v", ref, ErrDestination, err)
 	}
-	if !p.contains(r.Context()) {
-		return nil, fmt.Errorf("images: push to %q: %w: repository %q is not %s or under it", ref, ErrDestination, r.Context().Name(), p.raw)
-	}
-	return r, nil
+	return t, p.under(ref, t.Context())
 }
 
-// repositoryRef is a repository as a name.Reference, for prefix.check.
-type repositoryRef struct{ name.Repository }
-
-func (r repositoryRef) Context() name.Repository { return r.Repository }
-func (r repositoryRef) Identifier() string       { return "" }
-
-func parseRepository(s string, opts ...name.Option) (name.Reference, error) {
-	r, err := name.NewRepository(s, opts...)
-	return repositoryRef{r}, err
-}
-
-func parseTag(s string, opts ...name.Option) (name.Reference, error) { return name.NewTag(s, opts...) }
-
-func parseDigest(s string, opts ...name.Option) (name.Reference, error) {
-	return name.NewDigest(s, opts...)
+// digest parses, with strict validation, the reference repo@h and checks
+// it lies under p.
+func (p prefix) digest(repo name.Repository, h v1.Hash) (name.Digest, error) {
+	ref := repo.Name() + "@" + h.String()
+	d, err := name.NewDigest(ref, p.opts...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("images: push to %q: %w: %v", ref, ErrDestination, err)
+	}
+	return d, p.under(ref, d.Context())
 }
 
 // destination returns the repository under p for image e: p joined with
 // e's repository path.
-func (p prefix) destination(e Entry, c *config) (name.Repository, error) {
+func (p prefix) destination(e Entry) (name.Repository, error) {
 	if e.Role != RoleImage {
 		return name.Repository{}, fmt.Errorf("images: %s %s is not an image", e.Role, e.Digest())
 	}
@@ -120,11 +114,12 @@ func (p prefix) destination(e Entry, c *config) (name.Repository, error) {
 	if p.path != "" {
 		path = p.path + "/" + path
 	}
-	r, err := p.check(p.reg.RegistryStr()+"/"+path, c, parseRepository)
+	ref := p.reg.RegistryStr() + "/" + path
+	r, err := name.NewRepository(ref, p.opts...)
 	if err != nil {
-		return name.Repository{}, err
+		return name.Repository{}, fmt.Errorf("images: push to %q: %w: %v", ref, ErrDestination, err)
 	}
-	return r.Context(), nil
+	return r, p.under(ref, r)
 }
 
 // Destination returns the repository an image of a layout is pushed to:
@@ -141,7 +136,7 @@ func Destination(prefix string, e Entry, opts ...Option) (name.Repository, error
 	if err != nil {
 		return name.Repository{}, err
 	}
-	return p.destination(e, c)
+	return p.destination(e)
 }
 
 // PushTarget is an image of a layout and every reference Push writes for
@@ -187,7 +182,7 @@ func PlanPush(l *Layout, prefix string, opts ...Option) ([]*PushTarget, error) {
 	planned := map[string]bool{}
 	var out []*PushTarget
 	for _, e := range l.Images() {
-		dst, err := p.destination(e, c)
+		dst, err := p.destination(e)
 		if err != nil {
 			return nil, err
 		}
@@ -196,20 +191,19 @@ func PlanPush(l *Layout, prefix string, opts ...Option) ([]*PushTarget, error) {
 			continue
 		}
 		planned[key] = true
-		r, err := p.check(dst.Name()+"@"+e.Digest().String(), c, parseDigest)
+		d, err := p.digest(dst, e.Digest())
 		if err != nil {
 			return nil, err
 		}
-		t := &PushTarget{Image: e, Repository: dst, Digest: r.(name.Digest)}
+		t := &PushTarget{Image: e, Repository: dst, Digest: d}
 		if e.Tag != "" {
 			if err := CheckTag(e.Tag); err != nil {
 				return nil, fmt.Errorf("images: image %s (%s): %w", e.Digest(), e.Reference, err)
 			}
-			r, err := p.check(dst.Name()+":"+e.Tag, c, parseTag)
+			tag, err := p.tag(dst, e.Tag)
 			if err != nil {
 				return nil, err
 			}
-			tag := r.(name.Tag)
 			t.Tag = &tag
 		}
 		if t.root, err = l.tree(e.Descriptor, 0, seen); err != nil {
@@ -218,7 +212,7 @@ func PlanPush(l *Layout, prefix string, opts ...Option) ([]*PushTarget, error) {
 		if n := t.root.count(maxManifests); n > maxManifests {
 			return nil, layoutErr(blobPath(e.Digest()), "more than %d manifests in one image", maxManifests)
 		}
-		if err := t.planArtifacts(l, p, c, seen); err != nil {
+		if err := t.planArtifacts(l, p, seen); err != nil {
 			return nil, err
 		}
 		out = append(out, t)
@@ -228,36 +222,35 @@ func PlanPush(l *Layout, prefix string, opts ...Option) ([]*PushTarget, error) {
 
 // planArtifacts lists the signatures, attestations and referrers of every
 // manifest of t, each once, with the reference each is pushed to.
-func (t *PushTarget) planArtifacts(l *Layout, p prefix, c *config, seen map[v1.Hash]*node) error {
+func (t *PushTarget) planArtifacts(l *Layout, p prefix, seen map[v1.Hash]*node) error {
 	done := map[string]bool{}
 	return t.root.postorder(map[v1.Hash]bool{}, func(m *node) error {
 		for _, a := range l.Artifacts(m.desc.Digest) {
-			var ref string
-			parse := parseDigest
+			var ref name.Reference
+			var err error
 			switch a.Role {
 			case RoleSignature, RoleAttestation:
 				// parseEntry made sure it is the cosign tag of a.Subject.
 				if err := CheckTag(a.Reference); err != nil {
 					return fmt.Errorf("images: %s %s of %s: %w", a.Role, a.Digest(), a.Subject, err)
 				}
-				ref, parse = t.Repository.Name()+":"+a.Reference, parseTag
+				ref, err = p.tag(t.Repository, a.Reference)
 			default:
-				ref = t.Repository.Name() + "@" + a.Digest().String()
+				ref, err = p.digest(t.Repository, a.Digest())
 			}
-			if done[ref] {
-				continue
-			}
-			done[ref] = true
-			r, err := p.check(ref, c, parse)
 			if err != nil {
 				return err
 			}
+			if done[ref.String()] {
+				continue
+			}
+			done[ref.String()] = true
 			n, err := l.tree(a.Descriptor, 0, seen)
 			if err != nil {
 				return err
 			}
-			t.artifacts = append(t.artifacts, pushArtifact{e: a, n: n, ref: r})
-			t.Artifacts = append(t.Artifacts, r)
+			t.artifacts = append(t.artifacts, pushArtifact{e: a, n: n, ref: ref})
+			t.Artifacts = append(t.Artifacts, ref)
 		}
 		return nil
 	})

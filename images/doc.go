@@ -29,4 +29,16 @@
 // and signed stays verifiable, with only the children for its platforms;
 // AnnotationPlatforms on its entry lists them, and tells readers that the
 // other children are absent on purpose.
+//
+// # Checking
+//
+// A kit's layout is signed input from a party that may be hostile, so
+// the Checker reads each blob once, by digest, however many descriptors
+// name it: its work and allocations are linear in the layout's bytes and
+// descriptors. Every descriptor's size and media type must be its blob's
+// (an image manifest or index must have a mediaType field), and every
+// repository path and tag Push would use must be an OCI distribution name
+// (CheckRepositoryPath, CheckTag), so that nothing climbs out of the
+// prefix pushed to. PlanPush works out every reference to push before
+// anything is pushed, and each must lie under the prefix.
 package images

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -58,14 +59,19 @@ func plan(spec *manifest.Spec, specDir string) ([]source, map[int][]byte, error)
 	sort.Slice(out, func(i, j int) bool { return out[i].kitPath < out[j].kitPath })
 	// Refuse paths that collide on case-insensitive or normalising file
 	// systems, files against files and against directories.
-	seen := map[string]string{}
+	// A PathSet does it in time linear in the paths' bytes, at any depth.
+	ps := manifest.NewPathSet(len(out))
+	root := spec.Name + "-" + spec.Version
 	for _, s := range out {
-		for p := s.kitPath; p != "."; p = path.Dir(p) {
-			k := manifest.FoldKey(p)
-			if other, ok := seen[k]; ok && other != p {
-				return nil, nil, fmt.Errorf("%w: %q and %q collide on case-insensitive file systems", manifest.ErrUnsafePath, p, other)
+		if err := ps.Add(s.kitPath, false); err != nil {
+			var ce *manifest.CollisionError
+			if errors.As(err, &ce) {
+				return nil, nil, fmt.Errorf("%w: %q and %q collide on case-insensitive file systems", manifest.ErrUnsafePath, ce.Path, ce.Other)
 			}
-			seen[k] = p
+			return nil, nil, err
+		}
+		if n := len(root) + 1 + len(s.kitPath); n > manifest.MaxPathLen {
+			return nil, nil, fmt.Errorf("%w: %q: its tar name under %s/ is %d bytes, longer than %d", manifest.ErrUnsafePath, s.kitPath, root, n, manifest.MaxPathLen)
 		}
 	}
 	return out, sboms, nil

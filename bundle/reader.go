@@ -481,6 +481,12 @@ func (rd *Reader) readHead(auth Authenticator) (*Head, error) {
 			if err != nil {
 				return nil, err
 			}
+			// Every signature file is a signature, whoever made it: an
+			// untrusted signer's is not checked, but it is extracted with
+			// the kit, so it may not carry anything else (FORMAT §8.1).
+			if sig, err := base64.StdEncoding.Strict().DecodeString(string(bytes.TrimSpace(b))); err != nil || len(sig) == 0 {
+				return nil, &EntryError{Name: h.Name, Err: corrupt("not a signature: standard base64, optionally surrounded by white space")}
+			}
 			head.SumsSigs = append(head.SumsSigs, b)
 			continue
 		}

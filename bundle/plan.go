@@ -107,7 +107,7 @@ func readSBOM(base, rel string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := manifest.ParseSBOM(b); err != nil {
+	if err := manifest.CheckSBOM(b); err != nil {
 		return nil, err
 	}
 	return b, nil

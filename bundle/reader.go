@@ -539,7 +539,7 @@ func (rd *Reader) readHead(auth Authenticator) (*Head, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := manifest.ParseSBOM(b); err != nil {
+		if err := manifest.CheckSBOM(b); err != nil {
 			return nil, fmt.Errorf("%s: %w", ref.Path, err)
 		}
 		head.SBOMs[ref.Path] = b

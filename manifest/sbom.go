@@ -168,36 +168,72 @@ func MarshalSBOM(doc *spdx.Document) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// ParseSBOM parses an SPDX JSON document with tools-golang and checks the
-// fields SPDX makes mandatory: version SPDX-2.x, SPDXRef-DOCUMENT, name,
-// namespace, data license and creation info with at least one creator.
-func ParseSBOM(data []byte) (*spdx.Document, error) {
+// sbomHeader is what offkit checks of a carried SPDX document: the fields
+// SPDX makes mandatory.
+type sbomHeader struct {
+	SPDXVersion       string `json:"spdxVersion"`
+	SPDXID            string `json:"SPDXID"`
+	Name              string `json:"name"`
+	DocumentNamespace string `json:"documentNamespace"`
+	DataLicense       string `json:"dataLicense"`
+	CreationInfo      *struct {
+		Creators []string `json:"creators"`
+		Created  string   `json:"created"`
+	} `json:"creationInfo"`
+}
+
+// CheckSBOM checks a carried SPDX JSON document: the strict JSON reading
+// against SPDX 2.3's types (no key may reach a field by case folding, as
+// encoding/json-based readers would let it; SPDX is open to extensions,
+// so unknown keys are allowed), and the fields SPDX makes mandatory:
+// version SPDX-2.x, SPDXRef-DOCUMENT, name, namespace, data license and
+// creation info with at least one creator. Its cost is linear in the
+// document. The rest of the document is not interpreted: a reader that
+// does (tools-golang's, ParseSBOM) may do so after this check.
+func CheckSBOM(data []byte) error {
 	if len(data) > MaxSBOMSize {
-		return nil, malformed("SPDX document is larger than %d bytes", MaxSBOMSize)
+		return malformed("SPDX document is larger than %d bytes", MaxSBOMSize)
 	}
-	// The strict reading against SPDX 2.3's types: no key may reach a
-	// field by case folding, as tools-golang's encoding/json would let it.
-	// SPDX is open to extensions, so unknown keys are allowed.
 	if err := jsonError(strictjson.Check(data, new(v2_3.Document), strictjson.AllowUnknownFields(), strictjson.KnownNames("documentDescribes", "hasFiles"))); err != nil {
-		return nil, fmt.Errorf("SPDX document: %w", err)
+		return fmt.Errorf("SPDX document: %w", err)
 	}
-	doc, err := spdxjson.Read(bytes.NewReader(data))
-	if err != nil {
-		return nil, malformed("SPDX document: %v", err)
+	var h sbomHeader
+	if err := unmarshalStrict(data, &h, strictjson.AllowUnknownFields()); err != nil {
+		return fmt.Errorf("SPDX document: %w", err)
 	}
 	switch {
-	case !strings.HasPrefix(doc.SPDXVersion, "SPDX-2."):
-		return nil, malformed("SPDX document: spdxVersion %q is not SPDX-2.x", doc.SPDXVersion)
-	case doc.SPDXIdentifier != "DOCUMENT":
-		return nil, malformed("SPDX document: SPDXID is not SPDXRef-DOCUMENT")
-	case doc.DocumentName == "":
-		return nil, malformed("SPDX document: name is missing")
-	case doc.DocumentNamespace == "":
-		return nil, malformed("SPDX document: documentNamespace is missing")
-	case doc.DataLicense != spdx.DataLicense:
-		return nil, malformed("SPDX document: dataLicense %q is not %s", doc.DataLicense, spdx.DataLicense)
-	case doc.CreationInfo == nil || len(doc.CreationInfo.Creators) == 0 || doc.CreationInfo.Created == "":
-		return nil, malformed("SPDX document: creationInfo with creators and created is missing")
+	case !strings.HasPrefix(h.SPDXVersion, "SPDX-2."):
+		return malformed("SPDX document: spdxVersion %q is not SPDX-2.x", h.SPDXVersion)
+	case h.SPDXID != "SPDXRef-DOCUMENT":
+		return malformed("SPDX document: SPDXID is not SPDXRef-DOCUMENT")
+	case h.Name == "":
+		return malformed("SPDX document: name is missing")
+	case h.DocumentNamespace == "":
+		return malformed("SPDX document: documentNamespace is missing")
+	case h.DataLicense != spdx.DataLicense:
+		return malformed("SPDX document: dataLicense %q is not %s", h.DataLicense, spdx.DataLicense)
+	case h.CreationInfo == nil || len(h.CreationInfo.Creators) == 0 || h.CreationInfo.Created == "":
+		return malformed("SPDX document: creationInfo with creators and created is missing")
+	}
+	return nil
+}
+
+// ParseSBOM checks an SPDX JSON document (CheckSBOM) and parses it with
+// tools-golang, for tools and tests. Readers of kits use CheckSBOM alone:
+// tools-golang's reader builds a generic tree first and panics on some
+// inputs (a null package).
+func ParseSBOM(data []byte) (doc *spdx.Document, err error) {
+	if err := CheckSBOM(data); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			doc, err = nil, malformed("SPDX document: tools-golang cannot read it: %v", p)
+		}
+	}()
+	doc, err = spdxjson.Read(bytes.NewReader(data))
+	if err != nil {
+		return nil, malformed("SPDX document: %v", err)
 	}
 	return doc, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/sign"
 )
 
@@ -40,7 +41,7 @@ const (
 	maxSumsSigSize  = 16 << 10
 	maxHeadSize     = 256 * MiB
 	maxSBOMs        = 1 + 1024
-	maxPathLen      = 4096
+	maxPathLen      = 4095 // a kit path, and the tar name <root>/<path>
 	maxJSONDepth    = 64
 	chunkSize       = 4 * MiB
 	maxManifestSize = 4 * MiB // images.MaxManifestSize: index.json and each manifest
@@ -397,7 +398,7 @@ func (k *kit) build(fake bool) *head {
 	if k.kitSBOM != nil {
 		kitSBOM = k.kitSBOM(m, k.sboms)
 	} else {
-		kitSBOM = minimalKitSBOM(m, nil)
+		kitSBOM = canonicalKitSBOM(m)
 	}
 	m.SBOM = FileRef{Path: kitSBOMPath, Size: int64(len(kitSBOM)), Digest: digestOf(kitSBOM)}
 	h := &head{}
@@ -700,4 +701,25 @@ func largest(lo, hi int, fits func(n int) bool) int {
 		}
 	}
 	return lo
+}
+
+// canonicalKitSBOM is the kit SBOM readers require: the one offkit writes
+// for the manifest (FORMAT §12.2), made by offkit's own generator from this
+// program's copy of the manifest.
+func canonicalKitSBOM(m *Manifest) []byte {
+	mc := *m
+	mc.SBOM = FileRef{Path: kitSBOMPath, Digest: emptyDigest} // not part of the SBOM
+	b, err := json.Marshal(&mc)
+	if err != nil {
+		panic(err)
+	}
+	var mm manifest.Manifest
+	if err := json.Unmarshal(b, &mm); err != nil {
+		panic(err)
+	}
+	out, err := manifest.MarshalSBOM(manifest.KitSBOM(&mm))
+	if err != nil {
+		panic(err)
+	}
+	return out
 }

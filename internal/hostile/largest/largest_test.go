@@ -125,7 +125,8 @@ func TestUntrusted(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			err := check(t, filepath.Join(dir, r.file), key)
 			if r.trusted == "yes" {
-				if err != nil {
+				// "ok?": a stricter reader may refuse it as not intact.
+				if err != nil && !(r.asTrusted == "ok?" && errors.Is(err, verify.ErrNotIntact)) {
 					t.Errorf("meant to be trusted, it does not verify: %v", err)
 				}
 				return

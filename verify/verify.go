@@ -451,8 +451,8 @@ type authenticator struct {
 	threshold int
 	rep       *Report
 
-	signers       []string // key IDs of the distinct trusted keys that signed
-	match         []*sign.Verifier
+	signers      []string // key IDs of the distinct trusted keys that signed
+	match        []*sign.Verifier
 	sigCheck     int  // index of the signatures check in the report
 	envelopeDone bool // the envelope was read
 	failed       bool // a signature, the threshold or a SHA256SUMS signature failed

@@ -227,10 +227,6 @@ func (rd *Reader) next() (*tar.Header, error) {
 	return h, nil
 }
 
-// maxSBOMs bounds the SBOM entries of a head: the kit's own and one per
-// component (at most 1024, schemas/manifest.schema.json).
-const maxSBOMs = 1 + 1024
-
 // maxHeaderBytes bounds the bytes between two entries' contents: padding,
 // a pax header with its records, and the ustar header.
 const maxHeaderBytes = 16 << 10

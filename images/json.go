@@ -12,6 +12,3 @@ import "github.com/offkit/offkit/internal/strictjson"
 func jsonUnmarshal(data []byte, v any) error {
 	return strictjson.Unmarshal(data, v, strictjson.AllowUnknownFields())
 }
-
-// checkJSON checks data by the same rules without a destination type.
-func checkJSON(data []byte) error { return strictjson.Valid(data) }

@@ -81,8 +81,9 @@ func (p *Payload) WriteTo(w io.Writer) (int64, error) {
 func (p *Payload) Bytes() []byte {
 	if p.joined == nil {
 		p.joined = make([]byte, 0, p.n)
-		for _, c := range p.chunks {
+		for i, c := range p.chunks {
 			p.joined = append(p.joined, c...)
+			p.chunks[i] = nil // collectable as soon as it is copied
 		}
 		p.chunks = nil
 	}

@@ -3,6 +3,7 @@
 # largest hostile kits the format's limits allow (internal/hostile/largest).
 #
 #   scripts/hostile-cost.sh [OFFKIT_BINARY...]       (default: bin/offkit)
+#   scripts/hostile-cost.sh --render RESULTS.tsv [RESULTS2.tsv]
 #
 # Generates the kits once into .cache/hostile-cost/ (regenerated when the
 # generator's source changes), then, for each binary and each kit, runs
@@ -14,10 +15,14 @@
 # and prints a markdown table per binary: exit status, wall time, CPU
 # (user+sys) and peak RSS. With two binaries (before and after a change)
 # it also prints them side by side. Raw results are kept in
-# .cache/hostile-cost/results/*.tsv.
+# .cache/hostile-cost/results/*.tsv; --render prints the tables of saved
+# results again, without measuring (a results file may be the rows of
+# several runs, e.g. of a re-run with HOSTILE_COST_ONLY, concatenated).
 #
 # Environment:
 #   HOSTILE_COST_TIMEOUT  seconds per run (default 300): TIMEOUT past it
+#                         (then SIGTERM, and SIGKILL 5 s later; the CPU
+#                         reported is what it had used, ">N")
 #   HOSTILE_COST_MEM_MIB  address-space cap per run, ulimit -v (default
 #                         4096): a run that hits it is reported as >CAP
 #   HOSTILE_COST_ONLY     regexp: measure only the kits whose name matches
@@ -39,8 +44,18 @@ KEY=testdata/hostile/trusted.pub
 TARGET_RSS_MIB=64
 TARGET_CPU_S=1
 
+render=()
+if [[ ${1:-} == --render ]]; then
+	shift
+	render=("$@")
+	if [[ ${#render[@]} -lt 1 || ${#render[@]} -gt 2 ]]; then
+		echo "usage: $0 --render RESULTS.tsv [RESULTS2.tsv]" >&2
+		exit 2
+	fi
+	set --
+fi
 bins=("$@")
-if [[ ${#bins[@]} -eq 0 ]]; then
+if [[ ${#bins[@]} -eq 0 && ${#render[@]} -eq 0 ]]; then
 	bins=(bin/offkit)
 fi
 for b in "${bins[@]}"; do
@@ -55,12 +70,14 @@ if [[ ! -x /usr/bin/time ]]; then
 fi
 
 # ---- the kits -----------------------------------------------------------
+if [[ ${#render[@]} -eq 0 ]]; then
 stamp=$(cat internal/hostile/largest/*.go | sha256sum | cut -c1-16)
 if [[ ! -f $DIR/kits.tsv || "$(cat "$DIR/.stamp" 2>/dev/null)" != "$stamp" ]]; then
 	echo "hostile-cost: generating the kits into $DIR (a few minutes)..." >&2
 	rm -f "$DIR"/*.tar.zst "$DIR/kits.tsv"
 	go run ./internal/hostile/largest -o "$DIR" >&2
 	echo "$stamp" >"$DIR/.stamp"
+fi
 fi
 
 # ---- measuring ------------------------------------------------------------
@@ -77,8 +94,10 @@ measure() {
 	fi
 	(
 		ulimit -v $((MEM_MIB * 1024))
+		# --foreground: without it, a command that outlives SIGTERM is
+		# killed with timeout itself, unreaped, and its CPU is lost.
 		exec /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" \
-			timeout -k 10 "$TIMEOUT" "$bin" "${args[@]}"
+			timeout --foreground -k 5 "$TIMEOUT" "$bin" "${args[@]}"
 	) >/dev/null 2>"$tmp/err" || rc=$?
 	local wall user sys rss
 	read -r wall user sys rss < <(tail -n 1 "$tmp/time")
@@ -89,6 +108,7 @@ measure() {
 	if [[ $rc -eq 124 || $rc -eq 137 ]]; then
 		status=TIMEOUT
 		wall=">$TIMEOUT"
+		cpu=">$cpu"
 	elif grep -qE 'out of memory|cannot allocate memory' "$tmp/err"; then
 		status="OOM"
 		rss=">$MEM_MIB"
@@ -114,33 +134,19 @@ target() {
 }
 
 host="$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-results=()
-for bin in "${bins[@]}"; do
-	label=$(basename "$bin")
-	rev=$("$bin" version 2>/dev/null | head -n 1 || true)
-	res="$DIR/results/$(date +%Y%m%dT%H%M%S)-$label.tsv"
-	printf 'kit\ttrusted\tcmd\tstatus\twall\tcpu\trss_mib\tdetail\n' >"$res"
-	while IFS=$'\t' read -r name file _comp _raw _head trusted _rest; do
-		[[ $name == name ]] && continue
-		[[ -n $ONLY && ! $name =~ $ONLY ]] && continue
-		for cmd in $CMDS; do
-			echo "hostile-cost: $label $cmd $name ..." >&2
-			m=$(measure "$bin" "$cmd" "$DIR/$file")
-			printf '%s\t%s\t%s\t%s\n' "$name" "$trusted" "$cmd" "$m" >>"$res"
-			echo "hostile-cost:   $(cut -f1-4 <<<"$m" | tr '\t' ' ')" >&2
-		done
-	done <"$DIR/kits.tsv"
-	results+=("$res")
 
+# table RESULTS TITLE: the table of one binary's results.
+table() {
+	local res=$1 title=$2
 	echo
-	echo "### $bin${rev:+ ($rev)}"
+	echo "### $title"
 	echo
-	echo "Host: $host; timeout ${TIMEOUT} s, address space capped at ${MEM_MIB} MiB. CPU is user+sys seconds; RSS is peak, MiB."
+	echo "CPU is user+sys seconds; RSS is peak, MiB. $(grep -m1 '^# ' "$res" | cut -c3-)"
 	echo "Target (untrusted kits): refused within ${TARGET_RSS_MIB} MiB and ${TARGET_CPU_S} s CPU."
 	echo
 	echo "| kit | trusted | verify exit | wall s | CPU s | RSS MiB | target | inspect exit | wall s | CPU s | RSS MiB | verify says |"
 	echo "|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---|"
-	awk -F'\t' -v OFS='\t' 'NR > 1 { print }' "$res" | {
+	grep -v '^#' "$res" | awk -F'\t' 'NR > 1 && $1 != "kit"' | {
 		declare -A row
 		order=()
 		while IFS=$'\t' read -r name trusted cmd status wall cpu rss detail; do
@@ -159,24 +165,72 @@ for bin in "${bins[@]}"; do
 			echo "| $name | $t | $v | $tg | $i | ${row[$name.detail]:-} |"
 		done
 	}
-done
+}
 
-if [[ ${#results[@]} -eq 2 ]]; then
-	a=$(basename "${bins[0]}") b=$(basename "${bins[1]}")
+# rows RESULTS: "N:kit/cmd<TAB>trusted<TAB>cmd<TAB>status<TAB>wall<TAB>cpu<TAB>rss"
+# in order, the last row of each kit/cmd winning.
+rows() {
+	grep -v '^#' "$1" | awk -F'\t' -v OFS='\t' '$1 != "kit" { k = $1 "/" $3; if (!(k in r)) o[++n] = k; r[k] = k OFS $2 OFS $3 OFS $4 OFS $5 OFS $6 OFS $7 }
+		END { for (i = 1; i <= n; i++) print i ":" r[o[i]] }'
+}
+
+# pair RESULTS1 RESULTS2 LABEL1 LABEL2: the two side by side.
+pair() {
+	local a=$3 b=$4
 	echo
-	echo "### Before and after: ${bins[0]} → ${bins[1]}"
+	echo "### Before and after: $a → $b"
 	echo
 	echo "| kit | trusted | cmd | exit ($a) | exit ($b) | CPU s ($a) | CPU s ($b) | RSS MiB ($a) | RSS MiB ($b) | wall s ($a) | wall s ($b) | target ($b) |"
 	echo "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|"
-	join -t $'\t' \
-		<(awk -F'\t' -v OFS='\t' 'NR > 1 { print NR ":" $1 "/" $3, $2, $3, $4, $5, $6, $7 }' "${results[0]}" | sort -t $'\t' -k1,1) \
-		<(awk -F'\t' -v OFS='\t' 'NR > 1 { print NR ":" $1 "/" $3, $4, $5, $6, $7 }' "${results[1]}" | sort -t $'\t' -k1,1) |
-		sort -t : -k1,1n |
+	awk -F'\t' -v OFS='\t' 'NR == FNR { sub(/^[0-9]+:/, ""); b[$1] = $4 OFS $5 OFS $6 OFS $7; next }
+		{ sub(/^[0-9]+:/, ""); if ($1 in b) print $1, $2, $3, $4, $5, $6, $7, b[$1] }' <(rows "$2") <(rows "$1") |
 		while IFS=$'\t' read -r key trusted cmd s1 w1 c1 r1 s2 w2 c2 r2; do
-			name=${key#*:}
-			name=${name%/*}
 			tg=-
 			[[ $cmd == verify ]] && tg=$(target "$s2" "$c2" "$r2" "$trusted")
-			echo "| $name | $trusted | $cmd | $s1 | $s2 | $c1 | $c2 | $r1 | $r2 | $w1 | $w2 | $tg |"
+			echo "| ${key%/*} | $trusted | $cmd | $s1 | $s2 | $c1 | $c2 | $r1 | $r2 | $w1 | $w2 | $tg |"
 		done
+}
+
+if [[ ${#render[@]} -gt 0 ]]; then
+	for r in "${render[@]}"; do
+		table "$r" "$(grep -m1 '^#bin ' "$r" | cut -c6- || true)"
+	done
+	if [[ ${#render[@]} -eq 2 ]]; then
+		pair "${render[0]}" "${render[1]}" "$(grep -m1 '^#label ' "${render[0]}" | cut -c8-)" "$(grep -m1 '^#label ' "${render[1]}" | cut -c8-)"
+	fi
+	exit 0
+fi
+
+results=() labels=()
+for bin in "${bins[@]}"; do
+	label=$(basename "$bin")
+	if [[ ${#labels[@]} -gt 0 && " ${labels[*]} " == *" $label "* ]]; then
+		label=$bin
+	fi
+	labels+=("$label")
+	rev=$("$bin" version 2>/dev/null | head -n 1 || true)
+	res="$DIR/results/$(date +%Y%m%dT%H%M%S)-${#labels[@]}-$(basename "$bin").tsv"
+	{
+		echo "#bin $bin${rev:+ ($rev)}"
+		echo "#label $label"
+		echo "# Host: $host, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; timeout ${TIMEOUT} s, address space capped at ${MEM_MIB} MiB."
+		printf 'kit\ttrusted\tcmd\tstatus\twall\tcpu\trss_mib\tdetail\n'
+	} >"$res"
+	while IFS=$'\t' read -r name file _comp _raw _head trusted _rest; do
+		[[ $name == name ]] && continue
+		[[ -n $ONLY && ! $name =~ $ONLY ]] && continue
+		for cmd in $CMDS; do
+			echo "hostile-cost: $label $cmd $name ..." >&2
+			m=$(measure "$bin" "$cmd" "$DIR/$file")
+			printf '%s\t%s\t%s\t%s\n' "$name" "$trusted" "$cmd" "$m" >>"$res"
+			echo "hostile-cost:   $(cut -f1-4 <<<"$m" | tr '\t' ' ')" >&2
+		done
+	done <"$DIR/kits.tsv"
+	echo "hostile-cost: results in $res" >&2
+	results+=("$res")
+	table "$res" "$bin${rev:+ ($rev)}"
+done
+
+if [[ ${#results[@]} -eq 2 ]]; then
+	pair "${results[0]}" "${results[1]}" "${labels[0]}" "${labels[1]}"
 fi

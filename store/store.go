@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 )
 
@@ -28,6 +29,7 @@ type Release struct {
 	Name     string    `json:"name"`
 	Version  string    `json:"version"`
 	URL      string    `json:"url"`      // the kit's URL, as offkit pull/verify/inspect take it
+	File     string    `json:"file"`     // the kit file's name: KitFile
 	Size     int64     `json:"size"`     // the kit file's size in bytes
 	Modified time.Time `json:"modified"` // when the store says it was written
 	Record   bool      `json:"record"`   // a release record is beside it
@@ -87,6 +89,62 @@ func KitFile(name, version, ext string) string { return name + "-" + version + e
 // RecordFile is the release record's file name beside it:
 // <name>-<version>.release.json.
 func RecordFile(name, version string) string { return name + "-" + version + ".release.json" }
+
+// Exts are the kit file extensions, one per compression.
+var Exts = []string{".tar.zst", ".tar.gz", ".tar"}
+
+func checkExt(ext string) error {
+	for _, e := range Exts {
+		if e == ext {
+			return nil
+		}
+	}
+	return fmt.Errorf("store: unknown kit file extension %q (want .tar.zst, .tar.gz or .tar)", ext)
+}
+
+// The kit name and version grammars of the manifest (schemas/manifest.schema.json):
+// both are safe as path elements and object key parts.
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+	versionRE = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-((0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?(\+([0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*))?$`)
+)
+
+// CheckRelease refuses a name or version a kit cannot have: they come
+// from URLs and listings, and become paths and keys.
+func CheckRelease(name, version string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%q is not a kit name (lowercase letters, digits, '.', '_' and '-', starting with a letter or digit)", name)
+	}
+	if !versionRE.MatchString(version) || len(version) > 128 {
+		return fmt.Errorf("%q is not a kit version (semantic versioning 2.0.0)", version)
+	}
+	return nil
+}
+
+// MaxRecordSize bounds a release record read from a store.
+const MaxRecordSize = 4 << 20
+
+func readLimited(r io.Reader, what string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxRecordSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxRecordSize {
+		return nil, fmt.Errorf("%s: release record larger than %d bytes", what, MaxRecordSize)
+	}
+	return b, nil
+}
+
+// existing is the Upload of a kit already published: it takes the bytes
+// (so that the caller's verification runs to its end, and can compare the
+// published kit with its own) and stores none of them.
+type existing struct{ url string }
+
+func (existing) Write(p []byte) (int, error) { return len(p), nil }
+func (e existing) Commit(context.Context, []byte) error {
+	return fmt.Errorf("%s: %w", e.url, ErrExists)
+}
+func (existing) Abort() error { return nil }
 
 // notFound wraps ErrNotFound with what was looked for.
 func notFound(what string) error { return fmt.Errorf("%s: %w", what, ErrNotFound) }

@@ -123,6 +123,7 @@ type config struct {
 	allowDowngrade bool
 	now            func() time.Time
 	extract        Extractor
+	sink           Sink
 	imageKeys      []imageKey
 }
 
@@ -170,6 +171,29 @@ func WithState(s *State, allowDowngrade bool) Option {
 // WithNow sets the clock a policy's maximum age is measured by.
 func WithNow(now func() time.Time) Option {
 	return func(c *config) error { c.now = now; return nil }
+}
+
+// Sink receives the kit's bytes exactly as they are read, from the first,
+// while they are verified: offkit publish's upload, offkit pull's output
+// file. Nothing it receives may be made visible until Verify has returned
+// nil: the caller commits it then, and discards it otherwise.
+type Sink interface {
+	// Write takes the next bytes of the kit. An error stops the
+	// verification; Verify returns it as an operational error (not a
+	// verdict on the kit).
+	io.Writer
+	// Start is called once the head is intact and trusted, before the
+	// first payload entry: the bytes written so far include the whole
+	// head. A sink that must know the kit (its name, version or
+	// compression) before storing anything buffers until then.
+	Start(h *bundle.Head) error
+}
+
+// WithSink sends every byte of the kit, as it is read, to s. Verify reads
+// the input to its end, so when it returns nil s has received the whole
+// kit file, and nothing after it.
+func WithSink(s Sink) Option {
+	return func(c *config) error { c.sink = s; return nil }
 }
 
 // WithExtractor hands the kit's content to x as it is verified.
@@ -248,8 +272,17 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 	// The signatures are checked as the head is read: the envelope's
 	// before the statement is parsed, SHA256SUMS's before the SBOMs are
 	// read. An untrusted kit is refused having read only its envelope.
+	var tee *teeReader
+	if cfg.sink != nil {
+		tee = &teeReader{r: r, w: cfg.sink}
+		r = tee
+	}
 	auth := &authenticator{keys: keys, threshold: cfg.threshold, rep: rep}
 	rd, err := bundle.Open(r, bundle.WithAuthenticator(auth))
+	if tee != nil && tee.err != nil {
+		rep.skip("payload", "not read: "+tee.err.Error())
+		return tee.err
+	}
 	if err != nil {
 		switch {
 		case !auth.envelopeDone:
@@ -284,11 +317,33 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 			return err
 		}
 	}
+	if cfg.sink != nil {
+		if err := cfg.sink.Start(h); err != nil {
+			rep.skip("payload", "not read: "+err.Error())
+			return err
+		}
+	}
 	ic := newImageCheck(m)
 	if ic != nil {
 		rep.Images = ic.reports()
 	}
 	n, err := payload(ctx, rd, cfg.extract, ic)
+	if err == nil && tee != nil {
+		// The reader has checked the stream's end; whatever follows it
+		// would reach the sink too, so the input must end there.
+		if k, derr := io.Copy(io.Discard, io.LimitReader(tee, 1)); derr != nil {
+			err = derr
+		} else if k > 0 {
+			err = fmt.Errorf("%w: data after the end of the compressed stream", bundle.ErrCorrupt)
+		}
+	}
+	if tee != nil && tee.err != nil {
+		rep.skip("payload", "not finished: "+tee.err.Error())
+		if cfg.extract != nil {
+			cfg.extract.Abort()
+		}
+		return tee.err
+	}
 	rep.check("payload", notIntact(err), fmt.Sprintf("%d file(s), every digest matches SHA256SUMS; nothing missing, nothing extra", n))
 	if err == nil && ic != nil {
 		err = checkImages(ctx, ic, cfg.imageKeys, rep)
@@ -321,6 +376,28 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 		}
 	}
 	return nil
+}
+
+// teeReader copies what is read from r to w, remembering w's first error
+// (the sink's, not the kit's).
+type teeReader struct {
+	r   io.Reader
+	w   io.Writer
+	err error
+}
+
+func (t *teeReader) Read(p []byte) (int, error) {
+	if t.err != nil {
+		return 0, t.err
+	}
+	n, err := t.r.Read(p)
+	if n > 0 {
+		if _, werr := t.w.Write(p[:n]); werr != nil {
+			t.err = werr
+			return n, werr
+		}
+	}
+	return n, err
 }
 
 // checkImages checks the image layout as a whole and, with image keys,

@@ -151,7 +151,7 @@ func pushKit(ctx context.Context, w io.Writer, kit, to string, opts []verify.Opt
 	if !asJSON && (err != nil || !quiet) {
 		// The verification is shown in full when it failed, and otherwise
 		// unless -q.
-		renderReport(w, kit, rep, false)
+		renderReport(w, kit, rep, opVerify)
 	}
 	if err != nil {
 		return fmt.Errorf("%w (nothing was pushed)", err)

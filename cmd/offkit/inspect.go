@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/store"
 )
 
 func newInspectCmd() *cobra.Command {
@@ -26,9 +27,20 @@ is stored (SHA256SUMS, manifest.dsse.json, SHA256SUMS.sig, sbom/kit.spdx.json,
 standard input.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			in, _, err := openKit(a[0])
-			if err != nil {
-				return err
+			var in io.ReadCloser
+			if store.IsURL(a[0]) {
+				// Only the head is read: by range requests, not one
+				// download of the whole kit.
+				obj, err := openRemoteKit(cmd.Context(), a[0])
+				if err != nil {
+					return err
+				}
+				in = store.NewRangeReader(cmd.Context(), obj)
+			} else {
+				var err error
+				if in, _, err = openKit(cmd.Context(), a[0]); err != nil {
+					return err
+				}
 			}
 			defer in.Close()
 			rd, err := bundle.Open(in)

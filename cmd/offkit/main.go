@@ -79,7 +79,7 @@ without unpacking. See docs/FORMAT.md for the kit format.`,
 		}
 		return cmd.Help()
 	}
-	root.AddCommand(newKeygenCmd(), newBuildCmd(), newSignCmd(), newVerifyCmd(), newUnpackCmd(), newImagesCmd(), newInspectCmd(), newVersionCmd())
+	root.AddCommand(newKeygenCmd(), newBuildCmd(), newSignCmd(), newVerifyCmd(), newUnpackCmd(), newPublishCmd(), newPullCmd(), newListCmd(), newImagesCmd(), newInspectCmd(), newVersionCmd())
 	// Subcommands inherit the root's template, EXIT STATUS included.
 	root.SetHelpTemplate(root.HelpTemplate() + exitStatusHelp)
 	return root

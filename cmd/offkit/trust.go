@@ -113,18 +113,28 @@ func (t *trustFlags) options() ([]verify.Option, error) {
 
 // printReport prints the report of verifying kit, as JSON or text, and
 // returns err, the verification's outcome, unless printing failed.
-func printReport(w io.Writer, kit string, r *verify.Report, asJSON, unpacking bool, err error) error {
+func printReport(w io.Writer, kit string, r *verify.Report, asJSON bool, op string, err error) error {
 	if asJSON {
 		if jerr := printJSON(w, r); jerr != nil {
 			return jerr
 		}
 		return err
 	}
-	renderReport(w, kit, r, unpacking)
+	renderReport(w, kit, r, op)
 	return err
 }
 
-func renderReport(w io.Writer, kit string, r *verify.Report, unpacking bool) {
+// What a command does with a verified kit, as its report ends when it
+// fails: "FAILED: nothing was <op>".
+const (
+	opVerify  = ""
+	opUnpack  = "unpacked"
+	opPull    = "written"
+	opPublish = "published"
+	opPush    = "pushed"
+)
+
+func renderReport(w io.Writer, kit string, r *verify.Report, op string) {
 	if r.Kit != nil {
 		fmt.Fprintf(w, "Kit %s: %s %s, created %s, %d file(s), %s, %s\n", kit, r.Kit.Name, r.Kit.Version, r.Kit.Created, r.Kit.Files, human(r.Kit.Bytes), r.Kit.Compression)
 	}
@@ -169,12 +179,14 @@ func renderReport(w io.Writer, kit string, r *verify.Report, unpacking bool) {
 		fmt.Fprintf(w, "  image %s %s@%s: %s\n", im.Component, imageName(im.Reference), im.Digest, state)
 	}
 	switch {
-	case r.Verified && r.Output != "":
+	case r.Verified && r.Output != "" && op == opUnpack:
 		fmt.Fprintf(w, "Verified OK; unpacked into %s\n", r.Output)
+	case r.Verified && r.Output != "" && op == opPull:
+		fmt.Fprintf(w, "Verified OK; written to %s\n", r.Output)
 	case r.Verified:
 		fmt.Fprintln(w, "Verified OK")
-	case unpacking:
-		fmt.Fprintln(w, "FAILED: nothing was unpacked")
+	case op != opVerify:
+		fmt.Fprintf(w, "FAILED: nothing was %s\n", op)
 	default:
 		fmt.Fprintln(w, "Verification FAILED")
 	}

@@ -62,7 +62,7 @@ KIT may be "-" for standard input.
 				return err
 			}
 			rep.Output = u.Target()
-			return printReport(cmd.OutOrStdout(), a[0], rep, asJSON, true, err)
+			return printReport(cmd.OutOrStdout(), a[0], rep, asJSON, opUnpack, err)
 		},
 	}
 	t.add(cmd)

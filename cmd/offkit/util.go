@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/offkit/offkit/store"
 	"github.com/offkit/offkit/verify"
 )
 
@@ -178,10 +179,22 @@ func human(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// openKit opens the kit at path, or standard input for "-", and returns it
-// with its size (0 when unknown). Closing it ends a read in progress where
-// the system allows (files, and pipes on standard input): see closeOnCancel.
-func openKit(path string) (io.ReadCloser, int64, error) {
+// openKit opens the kit at path, standard input for "-", or a published
+// kit's URL (streamed from the store, never copied), and returns it with its
+// size (0 when unknown). Closing it ends a read in progress where the system
+// allows (files, pipes on standard input, connections): see closeOnCancel.
+func openKit(ctx context.Context, path string) (io.ReadCloser, int64, error) {
+	if store.IsURL(path) {
+		obj, err := openRemoteKit(ctx, path)
+		if err != nil {
+			return nil, 0, err
+		}
+		rc, err := obj.Range(ctx, 0, -1)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", path, err)
+		}
+		return rc, obj.Size(), nil
+	}
 	if path == "-" {
 		if f := stdinKit(); f != os.Stdin {
 			return f, 0, nil
@@ -227,7 +240,7 @@ func limitMemory() {
 // the kit opens so a missing kit fails before anything is made. The report
 // is nil only if the kit could not be opened or before failed.
 func streamKit(ctx context.Context, path, label string, quiet bool, opts []verify.Option, before func() ([]verify.Option, error)) (*verify.Report, error) {
-	in, size, err := openKit(path)
+	in, size, err := openKit(ctx, path)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ only if all hold. KIT may be "-" for standard input.
 			if rep == nil {
 				return err
 			}
-			return printReport(cmd.OutOrStdout(), a[0], rep, asJSON, false, err)
+			return printReport(cmd.OutOrStdout(), a[0], rep, asJSON, opVerify, err)
 		},
 	}
 	t.add(cmd)

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// Options configure the stores a URL opens.
+type Options struct {
+	// Insecure allows plain HTTP and unverified TLS to an OCI registry
+	// (loopback registries are plain HTTP already).
+	Insecure bool
+}
+
+// IsURL reports whether s names a store rather than a local file: it
+// starts with file://, s3:// or oci://.
+func IsURL(s string) bool {
+	for _, p := range []string{"file://", "s3://", "oci://"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// URLError is a URL offkit cannot use, with why.
+type URLError struct {
+	URL string
+	Why string
+}
+
+func (e *URLError) Error() string { return fmt.Sprintf("%s: %s", e.URL, e.Why) }
+
+// Open returns the store a URL names: file:///DIR, s3://BUCKET[/PREFIX] or
+// oci://HOST[:PORT]/REPOSITORY.
+func Open(ctx context.Context, raw string, o Options) (Store, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "file":
+		return NewDir(u.Path)
+	case "s3":
+		return newS3Store(ctx, u.Host, strings.Trim(u.Path, "/"))
+	case "oci":
+		repo := u.Host + u.Path
+		if strings.Contains(repo, "@") || strings.LastIndex(repo, ":") > strings.Index(repo, "/") {
+			return nil, &URLError{raw, "a store is a repository, without a tag or digest"}
+		}
+		return newOCIStore(repo, o.Insecure)
+	}
+	return nil, &URLError{raw, "unknown scheme"}
+}
+
+// OpenKit returns the store holding the kit a URL names, and the kit's name
+// and version: file:///DIR/NAME/VERSION, s3://BUCKET[/PREFIX]/NAME/VERSION,
+// or oci://HOST[:PORT]/REPOSITORY:TAG (the name is then the kit's, "").
+func OpenKit(ctx context.Context, raw string, o Options) (st Store, name, version string, err error) {
+	u, err := parse(raw)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if u.Scheme == "oci" {
+		repo := u.Host + u.Path
+		i := strings.LastIndex(repo, ":")
+		if i < strings.Index(repo, "/") {
+			return nil, "", "", &URLError{raw, "name a kit by its tag: oci://HOST/REPOSITORY:TAG"}
+		}
+		st, err = newOCIStore(repo[:i], o.Insecure)
+		return st, "", repo[i+1:], err
+	}
+	dir, version := path.Split(strings.TrimSuffix(u.Path, "/"))
+	dir, name = path.Split(strings.TrimSuffix(dir, "/"))
+	if err := CheckRelease(name, version); err != nil {
+		return nil, "", "", &URLError{raw, "name a kit as .../NAME/VERSION: " + err.Error()}
+	}
+	base := *u
+	base.Path = strings.TrimSuffix(dir, "/")
+	if base.Scheme == "file" && base.Path == "" {
+		base.Path = "/"
+	}
+	st, err = Open(ctx, base.String(), o)
+	return st, name, version, err
+}
+
+func parse(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, &URLError{raw, err.Error()}
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, &URLError{raw, "no user, query or fragment allowed (credentials come from the environment)"}
+	}
+	for _, e := range strings.Split(u.Path, "/") {
+		if e == "." || e == ".." {
+			return nil, &URLError{raw, "no . or .. path elements allowed"}
+		}
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, &URLError{raw, "a file URL names a local directory: file:///DIR"}
+		}
+		if !strings.HasPrefix(u.Path, "/") {
+			return nil, &URLError{raw, "a file URL needs an absolute path: file:///DIR"}
+		}
+	case "s3":
+		if u.Host == "" {
+			return nil, &URLError{raw, "no bucket: s3://BUCKET/PREFIX"}
+		}
+	case "oci":
+		if u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return nil, &URLError{raw, "want oci://HOST[:PORT]/REPOSITORY"}
+		}
+	default:
+		return nil, &URLError{raw, "unknown scheme (want file://, s3:// or oci://)"}
+	}
+	return u, nil
+}

@@ -254,4 +254,3 @@ func openStore(ctx context.Context, raw string) (store.Store, error) {
 	}
 	return st, err
 }
-

@@ -64,3 +64,26 @@ if ((${#apt_pkgs[@]})); then
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >&2
 fi
+
+# --- crane and oras (store/oci_test.go: interop of the oci:// store) ---------
+# crane is built from the go-containerregistry module go.mod pins; oras pinned.
+ORAS_VERSION="${ORAS_VERSION:-v1.3.6}"
+mod_version() {
+	# $1 binary, $2 module path: the version `go version -m` reports for it.
+	go version -m "$1" 2>/dev/null | awk -v m="$2" '($1 == "mod" || $1 == "dep") && $2 == m { print $3 }'
+}
+ggcr="github.com/google/go-containerregistry"
+want="$(go list -m -f '{{.Version}}' "$ggcr")"
+if [[ ! -x "$BIN_DIR/crane" || "$(mod_version "$BIN_DIR/crane" "$ggcr")" != "$want" ]]; then
+	log "building crane ($ggcr $want, from go.mod) into .cache/bin"
+	go build -o "$BIN_DIR/crane" "$ggcr/cmd/crane" >&2
+fi
+if [[ ! -x "$BIN_DIR/oras" || "$(mod_version "$BIN_DIR/oras" oras.land/oras)" != "$ORAS_VERSION" ]]; then
+	log "installing oras $ORAS_VERSION into .cache/bin (go install; this takes a few minutes)"
+	GOBIN="$BIN_DIR" go install "oras.land/oras/cmd/oras@$ORAS_VERSION" >&2
+	got="$(mod_version "$BIN_DIR/oras" oras.land/oras)"
+	if [[ "$got" != "$ORAS_VERSION" ]]; then
+		log "error: installed oras reports version '${got:-unknown}', want $ORAS_VERSION"
+		exit 1
+	fi
+fi

@@ -50,9 +50,18 @@ type Result struct {
 	Error            string         `json:"error,omitempty"`
 }
 
-// RecordFunc makes the release record of a verified kit: its file's
-// SHA-256 and size, the URL it is published at, and the verification.
-type RecordFunc func(sum manifest.Digest, size int64, url string, rep *verify.Report) ([]byte, error)
+// Verified is a kit that passed verification on its way to a store.
+type Verified struct {
+	File   string          // its file name in the store: <name>-<version><ext>
+	SHA256 manifest.Digest // of the kit file's bytes
+	Size   int64           // of the kit file
+	URL    string          // where it is published
+	Head   *bundle.Head    // its verified head
+	Report *verify.Report  // the verification
+}
+
+// RecordFunc makes the release record of a verified kit.
+type RecordFunc func(v *Verified) ([]byte, error)
 
 // Publish verifies the kit read from src with opts and, as it reads,
 // uploads it to st under the name and version the verified kit states.
@@ -80,7 +89,8 @@ func Publish(ctx context.Context, src io.Reader, st store.Store, record RecordFu
 	res.SHA256, res.Size, res.File = sum.Hex(), sink.n, sink.file
 	var rec []byte
 	if record != nil {
-		if rec, err = record(sum, sink.n, res.URL, rep); err != nil {
+		v := &Verified{File: sink.file, SHA256: sum, Size: sink.n, URL: res.URL, Head: sink.head, Report: rep}
+		if rec, err = record(v); err != nil {
 			return res, fmt.Errorf("release record: %w (nothing was published)", err)
 		}
 	}
@@ -147,6 +157,7 @@ type uploadSink struct {
 	h       hash.Hash
 	n       int64
 	file    string
+	head    *bundle.Head
 }
 
 func (s *uploadSink) Write(p []byte) (int, error) {
@@ -171,7 +182,7 @@ func (s *uploadSink) Start(h *bundle.Head) error {
 	if err != nil {
 		return fmt.Errorf("publish to %s: %w", s.st.URL(m.Name, m.Version), err)
 	}
-	s.up = up
+	s.up, s.head = up, h
 	s.file = store.KitFile(m.Name, m.Version, ext)
 	_, err = up.Write(s.pending.Bytes())
 	s.pending = bytes.Buffer{}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -87,8 +88,11 @@ func published(t *testing.T, st store.Store, name, version string) []byte {
 	return b
 }
 
-func record(sum manifest.Digest, size int64, url string, rep *verify.Report) ([]byte, error) {
-	return []byte(`{"kit":"` + sum.Hex() + `"}`), nil
+func record(v *Verified) ([]byte, error) {
+	if v.Head == nil || v.Report == nil || !v.Report.Verified || v.URL == "" || v.File == "" {
+		return nil, fmt.Errorf("record made of %+v", v)
+	}
+	return []byte(`{"kit":"` + v.SHA256.Hex() + `"}`), nil
 }
 
 func TestPublish(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -85,7 +86,7 @@ so and exits 0; a different kit under the same name and version is refused
 			defer closeOnCancel(ctx, in)()
 			p := newProgress("publishing", quiet || asJSON)
 			res, err := publish.Publish(ctx, &countingReader{r: in, total: size, p: p}, st,
-				recordFunc(&t, signer), opts...)
+				recordFunc(ctx, &t, signer, time.Now), opts...)
 			p.finish()
 			if err != nil {
 				res.Error = err.Error()

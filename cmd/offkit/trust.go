@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,20 @@ type trustFlags struct {
 	stateDir       string
 	allowDowngrade bool
 	imageKeys      []string
+
+	// What options loaded, for the release record.
+	loadedKeys   []*sign.Verifier
+	loadedPolicy *policy.Policy
+}
+
+// verifiers returns every trusted kit key options loaded: --key, then the
+// policy's.
+func (t *trustFlags) verifiers() []*sign.Verifier {
+	out := slices.Clone(t.loadedKeys)
+	if t.loadedPolicy != nil {
+		out = append(out, t.loadedPolicy.Keys...)
+	}
+	return out
 }
 
 const trustHelp = `
@@ -74,6 +89,7 @@ func (t *trustFlags) options() ([]verify.Option, error) {
 			return nil, err
 		}
 		opts = append(opts, verify.WithKeys(v))
+		t.loadedKeys = append(t.loadedKeys, v)
 		nkeys++
 	}
 	for _, k := range t.imageKeys {
@@ -89,6 +105,7 @@ func (t *trustFlags) options() ([]verify.Option, error) {
 			return nil, configError{fmt.Errorf("policy: %w", err)}
 		}
 		opts = append(opts, verify.WithPolicy(p))
+		t.loadedPolicy = p
 		nkeys += len(p.Keys)
 	}
 	if nkeys == 0 {

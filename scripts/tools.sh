@@ -2,7 +2,8 @@
 # Idempotently install the tools the tests, the benchmark and the demo need:
 #   - cosign (pinned) into ./.cache/bin via `go install` (used by interop tests/bench)
 #   - zstd, /usr/bin/time and /usr/bin/docker-registry (the CNCF distribution
-#     registry, for the images tests) via apt-get, only when missing
+#     registry, for the images tests) and curl (S3 interop) via apt-get, only when missing
+#   - crane, oras and versitygw (pinned) into ./.cache/bin, for the store tests
 # Quiet when there is nothing to do; reports what it installs on stderr.
 set -euo pipefail
 
@@ -44,6 +45,7 @@ apt_pkgs=()
 command -v zstd >/dev/null 2>&1 || apt_pkgs+=(zstd)
 [[ -x /usr/bin/time ]] || apt_pkgs+=(time)
 [[ -x /usr/bin/docker-registry ]] || apt_pkgs+=(docker-registry)
+command -v curl >/dev/null 2>&1 || apt_pkgs+=(curl)
 
 if ((${#apt_pkgs[@]})); then
 	if ! command -v apt-get >/dev/null 2>&1; then
@@ -84,6 +86,19 @@ if [[ ! -x "$BIN_DIR/oras" || "$(mod_version "$BIN_DIR/oras" oras.land/oras)" !=
 	got="$(mod_version "$BIN_DIR/oras" oras.land/oras)"
 	if [[ "$got" != "$ORAS_VERSION" ]]; then
 		log "error: installed oras reports version '${got:-unknown}', want $ORAS_VERSION"
+		exit 1
+	fi
+fi
+
+# --- versitygw (store/s3_test.go, internal/s3test: a real S3 server) ---------
+# VersityGW's posix backend serves S3 on loopback from a directory.
+VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
+if [[ ! -x "$BIN_DIR/versitygw" || "$(mod_version "$BIN_DIR/versitygw" github.com/versity/versitygw)" != "$VERSITYGW_VERSION" ]]; then
+	log "installing versitygw $VERSITYGW_VERSION into .cache/bin (go install; this takes a few minutes)"
+	GOBIN="$BIN_DIR" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2
+	got="$(mod_version "$BIN_DIR/versitygw" github.com/versity/versitygw)"
+	if [[ "$got" != "$VERSITYGW_VERSION" ]]; then
+		log "error: installed versitygw reports version '${got:-unknown}', want $VERSITYGW_VERSION"
 		exit 1
 	fi
 fi

@@ -43,15 +43,15 @@ func Open(ctx context.Context, raw string, o Options) (Store, error) {
 	}
 	switch u.Scheme {
 	case "file":
-		return NewDir(u.Path)
+		return nilIfErr(NewDir(u.Path))
 	case "s3":
-		return newS3Store(ctx, u.Host, strings.Trim(u.Path, "/"))
+		return nilIfErr(NewS3(ctx, u.Host, strings.Trim(u.Path, "/")))
 	case "oci":
 		repo := u.Host + u.Path
 		if strings.Contains(repo, "@") || strings.LastIndex(repo, ":") > strings.Index(repo, "/") {
 			return nil, &URLError{raw, "a store is a repository, without a tag or digest"}
 		}
-		return newOCIStore(repo, o.Insecure)
+		return nilIfErr(NewOCI(repo, o.Insecure))
 	}
 	return nil, &URLError{raw, "unknown scheme"}
 }
@@ -70,8 +70,11 @@ func OpenKit(ctx context.Context, raw string, o Options) (st Store, name, versio
 		if i < strings.Index(repo, "/") {
 			return nil, "", "", &URLError{raw, "name a kit by its tag: oci://HOST/REPOSITORY:TAG"}
 		}
-		st, err = newOCIStore(repo[:i], o.Insecure)
-		return st, "", repo[i+1:], err
+		oci, err := NewOCI(repo[:i], o.Insecure)
+		if err != nil {
+			return nil, "", "", err
+		}
+		return oci, "", repo[i+1:], nil
 	}
 	dir, version := path.Split(strings.TrimSuffix(u.Path, "/"))
 	dir, name = path.Split(strings.TrimSuffix(dir, "/"))
@@ -120,4 +123,13 @@ func parse(raw string) (*url.URL, error) {
 		return nil, &URLError{raw, "unknown scheme (want file://, s3:// or oci://)"}
 	}
 	return u, nil
+}
+
+// nilIfErr returns a nil Store, not a Store holding a nil pointer, when
+// err is set.
+func nilIfErr[S Store](st S, err error) (Store, error) {
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }

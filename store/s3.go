@@ -1,0 +1,474 @@
+package store
+
+// # The S3 medium (s3://BUCKET[/PREFIX])
+//
+// A kit is published as the object PREFIX/<name>/<version>/<KitFile>, and
+// its release record as PREFIX/<name>/<version>/<RecordFile>: the same
+// layout as a directory store, so `aws s3 sync` of a prefix gives a
+// directory offkit reads as file://.
+//
+// Publishing streams the kit once, in one multipart upload: parts of
+// PartSize bytes, PartsInFlight of them uploading at once, each with its
+// SHA-256 checksum (x-amz-checksum-sha256), which the server checks
+// before it accepts the part. Nothing is visible until Commit completes
+// the upload with If-None-Match: * (S3's conditional write): the server
+// refuses it (412) if the key exists, so two publishers of one version
+// have one winner. Abort aborts the multipart upload, which deletes its
+// parts. A publisher killed before either leaves an incomplete upload,
+// invisible to readers; a bucket lifecycle rule
+// (AbortIncompleteMultipartUpload) removes those.
+//
+// Credentials, region and endpoint come from the AWS SDK's default chain:
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or
+// AWS_PROFILE, AWS_REGION (us-east-1 when unset), and AWS_ENDPOINT_URL_S3
+// or AWS_ENDPOINT_URL for an S3-compatible server (path-style addressing
+// is used then). offkit never prints them.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/logging"
+)
+
+// PartSize is the size of each part of a multipart upload: S3 allows
+// 10,000 parts, so kits up to 156 GiB.
+const PartSize = 16 << 20
+
+// PartsInFlight is how many parts upload at once; an upload holds
+// PartsInFlight+1 part buffers.
+const PartsInFlight = 4
+
+// maxParts is S3's limit on the parts of one upload.
+const maxParts = 10000
+
+// S3 is a store in an S3 bucket, under a key prefix (s3://).
+type S3 struct {
+	c        *s3.Client
+	bucket   string
+	prefix   string // "" or ending in "/"
+	partSize int    // PartSize; smaller in tests
+}
+
+// NewS3 returns the store in bucket under prefix ("" for the whole
+// bucket), configured from the environment (see the medium's comment).
+func NewS3(ctx context.Context, bucket, prefix string) (*S3, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		// offkit checks every byte of a kit itself; the SDK's response
+		// checksums would only warn, on stderr, about multipart objects.
+		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		config.WithLogger(logging.Nop{}))
+	if err != nil {
+		return nil, fmt.Errorf("s3://%s: configuration: %w", bucket, err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		// An S3-compatible server on a host of its own (MinIO, VersityGW,
+		// Ceph) wants path-style requests.
+		o.UsePathStyle = o.BaseEndpoint != nil
+	})
+	return newS3(c, bucket, prefix), nil
+}
+
+func newS3(c *s3.Client, bucket, prefix string) *S3 {
+	prefix = strings.Trim(prefix, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	return &S3{c: c, bucket: bucket, prefix: prefix, partSize: PartSize}
+}
+
+// URL implements Store.
+func (s *S3) URL(name, version string) string {
+	u := "s3://" + s.bucket
+	if s.prefix != "" {
+		u += "/" + strings.TrimSuffix(s.prefix, "/")
+	}
+	if name == "" {
+		return u
+	}
+	return u + "/" + name + "/" + version
+}
+
+func (s *S3) dir(name, version string) string { return s.prefix + name + "/" + version + "/" }
+
+// s3Error says what failed where, without the SDK's request IDs' noise,
+// and maps a 404 to ErrNotFound and a 412 to ErrExists.
+func (s *S3) s3Error(what string, err error) error {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		switch re.HTTPStatusCode() {
+		case http.StatusNotFound:
+			var nb *types.NoSuchBucket
+			if errors.As(err, &nb) || strings.Contains(err.Error(), "NoSuchBucket") {
+				return fmt.Errorf("%s: no bucket %q: %w", what, s.bucket, ErrNotFound)
+			}
+			return fmt.Errorf("%s: %w", what, ErrNotFound)
+		case http.StatusPreconditionFailed:
+			return fmt.Errorf("%s: %w", what, ErrExists)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// find returns the key of the kit name/version and its size, or "" if
+// none is published.
+func (s *S3) find(ctx context.Context, name, version string) (key string, size int64, err error) {
+	if err := CheckRelease(name, version); err != nil {
+		return "", 0, err
+	}
+	dir := s.dir(name, version)
+	out, err := s.c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &dir, MaxKeys: aws.Int32(100)})
+	if err != nil {
+		return "", 0, s.s3Error(s.URL(name, version), err)
+	}
+	var names []string
+	sizes := map[string]int64{}
+	for _, o := range out.Contents {
+		n := strings.TrimPrefix(aws.ToString(o.Key), dir)
+		names = append(names, n)
+		sizes[n] = aws.ToInt64(o.Size)
+	}
+	file, err := kitFile(names, name, version)
+	if err != nil || file == "" {
+		return "", 0, err
+	}
+	return dir + file, sizes[file], nil
+}
+
+// Begin implements Store.
+func (s *S3) Begin(ctx context.Context, name, version, ext string) (Upload, error) {
+	if err := checkExt(ext); err != nil {
+		return nil, err
+	}
+	have, _, err := s.find(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	if have != "" {
+		return existing{url: s.URL(name, version)}, nil
+	}
+	key := s.dir(name, version) + KitFile(name, version, ext)
+	out, err := s.c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: &s.bucket, Key: &key, ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+		ContentType: aws.String(kitContentType(ext)),
+	})
+	if err != nil {
+		return nil, s.s3Error(s.URL(name, version), err)
+	}
+	u := &s3Upload{s: s, name: name, version: version, key: key, id: out.UploadId,
+		free: make(chan []byte, PartsInFlight+1), sem: make(chan struct{}, PartsInFlight)}
+	// Parts upload under the publishing context: cancelling it stops them.
+	u.ctx, u.stop = context.WithCancel(ctx)
+	for range PartsInFlight + 1 {
+		u.free <- nil // allocated on first use: a small kit needs one buffer
+	}
+	return u, nil
+}
+
+func kitContentType(ext string) string {
+	switch ext {
+	case ".tar.zst":
+		return "application/zstd"
+	case ".tar.gz":
+		return "application/gzip"
+	}
+	return "application/x-tar"
+}
+
+type s3Upload struct {
+	s             *S3
+	name, version string
+	key           string
+	id            *string
+
+	free chan []byte // part buffers
+	sem  chan struct{}
+	buf  []byte // the part being filled
+	n    int32  // parts sent
+	wg   sync.WaitGroup
+
+	mu    sync.Mutex
+	parts []types.CompletedPart
+	err   error // the first part's failure
+	ctx   context.Context
+	stop  context.CancelFunc
+	done  bool
+}
+
+func (u *s3Upload) failed() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.err
+}
+
+// Write implements Upload: it fills a part buffer and, when it is full,
+// uploads it in the background.
+func (u *s3Upload) Write(p []byte) (int, error) {
+	if err := u.failed(); err != nil {
+		return 0, err
+	}
+	written := 0
+	for len(p) > 0 {
+		if u.buf == nil {
+			b := <-u.free
+			if b == nil {
+				b = make([]byte, 0, u.s.partSize)
+			}
+			u.buf = b[:0]
+		}
+		k := min(len(p), u.s.partSize-len(u.buf))
+		u.buf = append(u.buf, p[:k]...)
+		p, written = p[k:], written+k
+		if len(u.buf) == u.s.partSize {
+			if err := u.send(); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// send uploads the filled buffer as the next part.
+func (u *s3Upload) send() error {
+	if u.n == maxParts {
+		return fmt.Errorf("%s: the kit is larger than S3's %d parts of %d bytes", u.s.URL(u.name, u.version), maxParts, u.s.partSize)
+	}
+	u.n++
+	n, buf := u.n, u.buf
+	u.buf = nil
+	u.sem <- struct{}{}
+	u.wg.Add(1)
+	go func() {
+		defer func() { u.free <- buf; <-u.sem; u.wg.Done() }()
+		sum := sha256.Sum256(buf)
+		cs := base64.StdEncoding.EncodeToString(sum[:])
+		out, err := u.s.c.UploadPart(u.ctx, &s3.UploadPartInput{
+			Bucket: &u.s.bucket, Key: &u.key, UploadId: u.id, PartNumber: aws.Int32(n),
+			Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))),
+			ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: &cs,
+		})
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		if err != nil {
+			if u.err == nil {
+				u.err = u.s.s3Error(fmt.Sprintf("%s: part %d", u.s.URL(u.name, u.version), n), err)
+				u.stop() // the other parts are pointless now
+			}
+			return
+		}
+		u.parts = append(u.parts, types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag, ChecksumSHA256: &cs})
+	}()
+	return nil
+}
+
+// Commit implements Upload: it uploads the last part, waits for all of
+// them, and completes the upload if the key is still absent.
+func (u *s3Upload) Commit(ctx context.Context, record []byte) error {
+	if u.buf != nil && len(u.buf) > 0 || u.n == 0 {
+		if u.buf == nil {
+			u.buf = []byte{}
+		}
+		if err := u.send(); err != nil {
+			u.Abort()
+			return err
+		}
+	}
+	stopWith := context.AfterFunc(ctx, u.stop)
+	u.wg.Wait()
+	stopWith()
+	if err := u.failed(); err != nil {
+		u.Abort()
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		u.Abort()
+		return err
+	}
+	slices.SortFunc(u.parts, func(a, b types.CompletedPart) int { return int(*a.PartNumber - *b.PartNumber) })
+	_, err := u.s.c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: &u.s.bucket, Key: &u.key, UploadId: u.id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
+		IfNoneMatch:     aws.String("*"),
+	})
+	if err != nil {
+		u.Abort()
+		return u.s.s3Error(u.s.URL(u.name, u.version), err)
+	}
+	u.done = true
+	// The same version under another extension may have been completed
+	// meanwhile (its key is another one): the first listed stays.
+	if have, _, ferr := u.s.find(ctx, u.name, u.version); ferr != nil || have != u.key {
+		if ferr != nil {
+			return fmt.Errorf("the kit is published, but listing it again failed: %w", ferr)
+		}
+		u.s.c.DeleteObject(context.WithoutCancel(ctx), &s3.DeleteObjectInput{Bucket: &u.s.bucket, Key: &u.key})
+		return fmt.Errorf("%s: %w", u.s.URL(u.name, u.version), ErrExists)
+	}
+	if record != nil {
+		if err := u.s.PutRecord(ctx, u.name, u.version, record); err != nil {
+			return fmt.Errorf("the kit is published, but not its release record: %w", err)
+		}
+	}
+	return nil
+}
+
+// Abort implements Upload: it aborts the multipart upload, which deletes
+// the parts uploaded so far.
+func (u *s3Upload) Abort() error {
+	if u.done {
+		return nil
+	}
+	u.done = true
+	u.stop()
+	u.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := u.s.c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &u.s.bucket, Key: &u.key, UploadId: u.id})
+	if err != nil {
+		return u.s.s3Error(u.s.URL(u.name, u.version)+": aborting the upload", err)
+	}
+	return nil
+}
+
+// Open implements Store.
+func (s *S3) Open(ctx context.Context, name, version string) (Object, error) {
+	key, size, err := s.find(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	if key == "" {
+		return nil, notFound(s.URL(name, version))
+	}
+	return &s3Object{s: s, key: key, size: size, url: s.URL(name, version)}, nil
+}
+
+type s3Object struct {
+	s    *S3
+	key  string
+	size int64
+	url  string
+}
+
+func (o *s3Object) Size() int64 { return o.size }
+func (o *s3Object) URL() string { return o.url }
+
+// Range implements Object: a GET with a Range header.
+func (o *s3Object) Range(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	if off < 0 || off > o.size {
+		return nil, fmt.Errorf("%s: range %d outside the object's %d bytes", o.url, off, o.size)
+	}
+	if n < 0 || off+n > o.size {
+		n = o.size - off
+	}
+	if n == 0 {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	out, err := o.s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &o.s.bucket, Key: &o.key,
+		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, off+n-1))})
+	if err != nil {
+		return nil, o.s.s3Error(o.url, err)
+	}
+	if out.ContentLength != nil && *out.ContentLength != n {
+		out.Body.Close()
+		return nil, fmt.Errorf("%s: asked for %d bytes at %d, the server sends %d (the object changed?)", o.url, n, off, *out.ContentLength)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(out.Body, n), out.Body}, nil
+}
+
+// Record implements Store.
+func (s *S3) Record(ctx context.Context, name, version string) ([]byte, error) {
+	if err := CheckRelease(name, version); err != nil {
+		return nil, err
+	}
+	key := s.dir(name, version) + RecordFile(name, version)
+	out, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return nil, s.s3Error(s.URL(name, version)+"/"+RecordFile(name, version), err)
+	}
+	defer out.Body.Close()
+	return readLimited(out.Body, s.URL(name, version)+"/"+RecordFile(name, version))
+}
+
+// PutRecord implements Store: a PutObject with If-None-Match: *.
+func (s *S3) PutRecord(ctx context.Context, name, version string, record []byte) error {
+	if err := CheckRelease(name, version); err != nil {
+		return err
+	}
+	key := s.dir(name, version) + RecordFile(name, version)
+	sum := sha256.Sum256(record)
+	_, err := s.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key,
+		Body: bytes.NewReader(record), ContentLength: aws.Int64(int64(len(record))),
+		ContentType:       aws.String("application/vnd.in-toto+json"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+		IfNoneMatch:       aws.String("*"),
+	})
+	if err != nil {
+		return s.s3Error(s.URL(name, version)+"/"+RecordFile(name, version), err)
+	}
+	return nil
+}
+
+// List implements Store: every PREFIX/<name>/<version>/<KitFile> key.
+// Other keys under the prefix are ignored.
+func (s *S3) List(ctx context.Context) ([]Release, error) {
+	type entry struct {
+		files    []string
+		size     map[string]int64
+		modified map[string]time.Time
+	}
+	found := map[[2]string]*entry{}
+	p := s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &s.prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, s.s3Error(s.URL("", ""), err)
+		}
+		for _, o := range page.Contents {
+			parts := strings.Split(strings.TrimPrefix(aws.ToString(o.Key), s.prefix), "/")
+			if len(parts) != 3 || CheckRelease(parts[0], parts[1]) != nil {
+				continue
+			}
+			k := [2]string{parts[0], parts[1]}
+			e := found[k]
+			if e == nil {
+				e = &entry{size: map[string]int64{}, modified: map[string]time.Time{}}
+				found[k] = e
+			}
+			e.files = append(e.files, parts[2])
+			e.size[parts[2]] = aws.ToInt64(o.Size)
+			e.modified[parts[2]] = aws.ToTime(o.LastModified)
+		}
+	}
+	var out []Release
+	for k, e := range found {
+		file, err := kitFile(e.files, k[0], k[1])
+		if err != nil || file == "" {
+			continue
+		}
+		out = append(out, Release{Name: k[0], Version: k[1], URL: s.URL(k[0], k[1]), File: file,
+			Size: e.size[file], Modified: e.modified[file].UTC(), Record: slices.Contains(e.files, RecordFile(k[0], k[1]))})
+	}
+	sortReleases(out)
+	return out, nil
+}

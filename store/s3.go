@@ -421,7 +421,7 @@ func (s *S3) PutRecord(ctx context.Context, name, version string, record []byte)
 		Body: bytes.NewReader(record), ContentLength: aws.Int64(int64(len(record))),
 		ContentType:       aws.String("application/vnd.in-toto+json"),
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
-		IfNoneMatch:       aws.String("*"),
+		IfNoneMatch: aws.String("*"),
 	})
 	if err != nil {
 		return s.s3Error(s.URL(name, version)+"/"+RecordFile(name, version), err)

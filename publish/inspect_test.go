@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"sync/atomic"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ import (
 // countingObject counts the bytes its ranges deliver.
 type countingObject struct {
 	store.Object
-	read, requests int64
+	read, requests atomic.Int64
 }
 
 func (o *countingObject) Range(ctx context.Context, off, n int64) (io.ReadCloser, error) {
@@ -28,7 +29,7 @@ func (o *countingObject) Range(ctx context.Context, off, n int64) (io.ReadCloser
 	if err != nil {
 		return nil, err
 	}
-	o.requests++
+	o.requests.Add(1)
 	return struct {
 		io.Reader
 		io.Closer
@@ -37,12 +38,12 @@ func (o *countingObject) Range(ctx context.Context, off, n int64) (io.ReadCloser
 
 type countReader struct {
 	r io.Reader
-	n *int64
+	n *atomic.Int64
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	*c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -74,12 +75,13 @@ func TestRemoteInspectReadsHeadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What a local read of the head consumes.
-	var consumed int64
-	rd, err := bundle.Open(&countReader{r: bytes.NewReader(kit), n: &consumed})
+	var consumedN atomic.Int64
+	rd, err := bundle.Open(&countReader{r: bytes.NewReader(kit), n: &consumedN})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rd.Close()
+	consumed := consumedN.Load()
 
 	_, h := bundletest.Payload(t, kit)
 	obj, err := st.Open(context.Background(), h.Manifest.Name, h.Manifest.Version)
@@ -97,11 +99,11 @@ func TestRemoteInspectReadsHeadOnly(t *testing.T) {
 	}
 	rd.Close()
 	rr.Close()
-	t.Logf("kit %d bytes; local head read %d bytes; remote fetched %d bytes in %d range requests", len(kit), consumed, co.read, co.requests)
-	if co.read > consumed+store.MaxWindow {
-		t.Fatalf("fetched %d bytes: more than the %d the head's reading consumes plus one window (%d)", co.read, consumed, store.MaxWindow)
+	t.Logf("kit %d bytes; local head read %d bytes; remote fetched %d bytes in %d range requests", len(kit), consumed, co.read.Load(), co.requests.Load())
+	if co.read.Load() > consumed+store.MaxWindow {
+		t.Fatalf("fetched %d bytes: more than the %d the head's reading consumes plus one window (%d)", co.read.Load(), consumed, store.MaxWindow)
 	}
-	if co.read*4 > int64(len(kit)) {
-		t.Fatalf("fetched %d of the kit's %d bytes for its head", co.read, len(kit))
+	if co.read.Load()*4 > int64(len(kit)) {
+		t.Fatalf("fetched %d of the kit's %d bytes for its head", co.read.Load(), len(kit))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/manifest"
@@ -99,8 +100,15 @@ func Publish(ctx context.Context, src io.Reader, st store.Store, record RecordFu
 		res.Published, res.Record = true, rec != nil
 		return res, nil
 	}
-	if !errors.Is(err, store.ErrExists) {
+	if errors.Is(err, store.ErrNoRecord) {
+		res.Published = true
 		return res, err
+	}
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("interrupted: %v: %w (nothing was published)", context.Cause(ctx), ctx.Err())
+	}
+	if !errors.Is(err, store.ErrExists) {
+		return res, fmt.Errorf("%w (nothing was published)", err)
 	}
 	// Published already, by an earlier run or a concurrent one: the same
 	// bytes are success, other bytes a conflict.
@@ -158,9 +166,19 @@ type uploadSink struct {
 	n       int64
 	file    string
 	head    *bundle.Head
+
+	// The kit reader's read-ahead goroutine may still be writing when a
+	// failed Verify has returned: abort closes the sink first.
+	mu     sync.Mutex
+	closed bool
 }
 
 func (s *uploadSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, errors.New("publish: the upload was aborted")
+	}
 	s.h.Write(p)
 	s.n += int64(len(p))
 	if s.up != nil {
@@ -173,6 +191,8 @@ func (s *uploadSink) Write(p []byte) (int, error) {
 }
 
 func (s *uploadSink) Start(h *bundle.Head) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	ext, err := Ext(h.Compression)
 	if err != nil {
 		return err
@@ -191,6 +211,9 @@ func (s *uploadSink) Start(h *bundle.Head) error {
 
 // abort discards the upload unless it was committed (Abort is then a no-op).
 func (s *uploadSink) abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
 	if s.up != nil {
 		s.up.Abort()
 	}

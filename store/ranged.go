@@ -3,20 +3,26 @@ package store
 import (
 	"context"
 	"io"
+	"sync"
 )
 
 // RangeReader reads an Object from its start by range requests of growing
 // size, so that a reader that stops early (inspect reads only the kit's
 // head) fetches little more than it used: at most MaxWindow bytes beyond
 // what was read.
+//
+// Read and Close may be called from different goroutines (a kit reader
+// reads ahead in its own): Close waits for a Read in progress.
 type RangeReader struct {
+	mu      sync.Mutex
+	closed  bool
 	ctx     context.Context
 	obj     Object
 	off     int64
 	window  int64
 	body    io.ReadCloser
 	left    int64 // bytes left in the current range
-	Fetched int64 // bytes requested so far
+	fetched int64 // bytes requested so far
 }
 
 // Window sizes: the first request fetches MinWindow bytes, each next one
@@ -32,6 +38,11 @@ func NewRangeReader(ctx context.Context, obj Object) *RangeReader {
 }
 
 func (r *RangeReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, io.ErrClosedPipe
+	}
 	if r.left == 0 {
 		if r.body != nil {
 			r.body.Close()
@@ -46,7 +57,7 @@ func (r *RangeReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		r.body, r.left = body, n
-		r.Fetched += n
+		r.fetched += n
 		r.window = min(2*r.window, MaxWindow)
 	}
 	if int64(len(p)) > r.left {
@@ -66,8 +77,20 @@ func (r *RangeReader) Read(p []byte) (int, error) {
 
 // Close ends the current range request.
 func (r *RangeReader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
 	if r.body != nil {
-		return r.body.Close()
+		err := r.body.Close()
+		r.body = nil
+		return err
 	}
 	return nil
+}
+
+// Fetched is the number of bytes requested so far.
+func (r *RangeReader) Fetched() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fetched
 }

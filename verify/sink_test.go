@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/bundle/bundletest"
+	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/sign/signtest"
 )
 
@@ -79,5 +84,50 @@ func TestSinkFails(t *testing.T) {
 		if err == nil || errors.Is(err, ErrVerification) || err.Error() != "sink full" || rep.Verified {
 			t.Fatalf("failing after %d bytes: got %v, want the sink's error", after, err)
 		}
+	}
+}
+
+// bufferingSink holds bytes until Start, as publish's upload does, and
+// takes its time moving them: a Write between Start's first and last
+// moved byte would reorder the kit.
+type bufferingSink struct {
+	pending, out bytes.Buffer
+	started      bool
+}
+
+func (s *bufferingSink) Write(p []byte) (int, error) {
+	if s.started {
+		return s.out.Write(p)
+	}
+	return s.pending.Write(p)
+}
+
+func (s *bufferingSink) Start(*bundle.Head) error {
+	s.started = true
+	for s.pending.Len() > 0 {
+		s.out.Write(s.pending.Next(512))
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// TestSinkStartBetweenWrites: the kit reader reads ahead in its own
+// goroutine while Start runs; the sink still gets the kit in order. (A
+// publish to S3 once stored a kit with its first frames after later ones.)
+func TestSinkStartBetweenWrites(t *testing.T) {
+	k := signtest.NewKey(t, "", "a")
+	spec := bundletest.WriteSpec(t, t.TempDir())
+	big := make([]byte, 24<<20)
+	rand.NewChaCha8([32]byte{2}).Read(big)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(spec), "src/migrations/003_big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kit := bundletest.Build(t, spec, []manifest.Signer{k.Signer})
+	s := &bufferingSink{}
+	if _, err := Verify(context.Background(), bytes.NewReader(kit), WithKeys(k.Verifier), WithSink(s)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(s.out.Bytes(), kit) {
+		t.Fatalf("the sink got %d bytes, not the kit's %d in order", s.out.Len(), len(kit))
 	}
 }

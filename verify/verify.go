@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/offkit/offkit/bundle"
@@ -279,9 +280,9 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 	}
 	auth := &authenticator{keys: keys, threshold: cfg.threshold, rep: rep}
 	rd, err := bundle.Open(r, bundle.WithAuthenticator(auth))
-	if tee != nil && tee.err != nil {
-		rep.skip("payload", "not read: "+tee.err.Error())
-		return tee.err
+	if err := tee.failed(); err != nil {
+		rep.skip("payload", "not read: "+err.Error())
+		return err
 	}
 	if err != nil {
 		switch {
@@ -318,7 +319,9 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 		}
 	}
 	if cfg.sink != nil {
-		if err := cfg.sink.Start(h); err != nil {
+		// The reader reads ahead in its own goroutine, so the sink may be
+		// taking bytes right now: Start runs between two of its Writes.
+		if err := tee.start(h, cfg.sink); err != nil {
 			rep.skip("payload", "not read: "+err.Error())
 			return err
 		}
@@ -337,12 +340,12 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 			err = fmt.Errorf("%w: data after the end of the compressed stream", bundle.ErrCorrupt)
 		}
 	}
-	if tee != nil && tee.err != nil {
-		rep.skip("payload", "not finished: "+tee.err.Error())
+	if terr := tee.failed(); terr != nil {
+		rep.skip("payload", "not finished: "+terr.Error())
 		if cfg.extract != nil {
 			cfg.extract.Abort()
 		}
-		return tee.err
+		return terr
 	}
 	rep.check("payload", notIntact(err), fmt.Sprintf("%d file(s), every digest matches SHA256SUMS; nothing missing, nothing extra", n))
 	if err == nil && ic != nil {
@@ -379,25 +382,46 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 }
 
 // teeReader copies what is read from r to w, remembering w's first error
-// (the sink's, not the kit's).
+// (the sink's, not the kit's). The bundle reader reads ahead in a
+// goroutine of its own, so Read and start may run at once: mu orders
+// them, and every Write of the sink.
 type teeReader struct {
 	r   io.Reader
 	w   io.Writer
+	mu  sync.Mutex
 	err error
 }
 
 func (t *teeReader) Read(p []byte) (int, error) {
-	if t.err != nil {
-		return 0, t.err
+	if err := t.failed(); err != nil {
+		return 0, err
 	}
 	n, err := t.r.Read(p)
 	if n > 0 {
+		t.mu.Lock()
+		defer t.mu.Unlock()
 		if _, werr := t.w.Write(p[:n]); werr != nil {
 			t.err = werr
 			return n, werr
 		}
 	}
 	return n, err
+}
+
+func (t *teeReader) failed() error {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+// start calls s.Start between two of the sink's Writes.
+func (t *teeReader) start(h *bundle.Head, s Sink) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return s.Start(h)
 }
 
 // checkImages checks the image layout as a whole and, with image keys,

@@ -144,7 +144,7 @@ func (u *dirUpload) Commit(ctx context.Context, record []byte) error {
 	os.Remove(u.f.Name())
 	if record != nil {
 		if err := writeCreate(filepath.Join(filepath.Dir(u.path), RecordFile(u.name, u.version)), record); err != nil {
-			return fmt.Errorf("the kit is published, but not its release record: %w", err)
+			return fmt.Errorf("%w: %w", ErrNoRecord, err)
 		}
 	}
 	return syncDir(filepath.Dir(u.path))

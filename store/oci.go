@@ -560,7 +560,7 @@ func (u *ociUpload) Commit(ctx context.Context, record []byte) error {
 		h, n, _ := v1.SHA256(bytes.NewReader(raw))
 		k := &ociKit{desc: v1.Descriptor{MediaType: ociManifestType, Digest: h, Size: n}, name: u.name, version: u.version}
 		if err := o.pushRecord(ctx, u.rt, k, record); err != nil {
-			return fmt.Errorf("the kit is published, but not its release record: %w", err)
+			return fmt.Errorf("%w: %w", ErrNoRecord, err)
 		}
 	}
 	return nil

@@ -324,7 +324,7 @@ func (u *s3Upload) Commit(ctx context.Context, record []byte) error {
 	}
 	if record != nil {
 		if err := u.s.PutRecord(ctx, u.name, u.version, record); err != nil {
-			return fmt.Errorf("the kit is published, but not its release record: %w", err)
+			return fmt.Errorf("%w: %w", ErrNoRecord, err)
 		}
 	}
 	return nil

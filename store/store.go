@@ -21,6 +21,10 @@ import (
 // for the name and version: published kits are immutable.
 var ErrExists = errors.New("already published")
 
+// ErrNoRecord is returned by Upload.Commit when the kit was published but
+// its release record could not be: the kit is visible.
+var ErrNoRecord = errors.New("the kit is published, but not its release record")
+
 // ErrNotFound is returned when the store holds no such kit or record.
 var ErrNotFound = errors.New("not found")
 

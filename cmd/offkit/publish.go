@@ -102,6 +102,11 @@ so and exits 0; a different kit under the same name and version is refused
 				renderReport(w, a[0], res.Verify, opPublish)
 			}
 			switch {
+			case err != nil && res.Published:
+				fmt.Fprintf(w, "Published %s: %s, %s, sha256:%s; its release record was not\n", res.URL, res.File, human(res.Size), res.SHA256)
+			case err != nil && res.Verify != nil && res.Verify.Error == "":
+				// Verified, then the upload failed or was interrupted.
+				fmt.Fprintln(w, "FAILED: nothing was published")
 			case err != nil:
 			case res.AlreadyPublished:
 				fmt.Fprintf(w, "Already published: %s (%s, the same SHA-256 %s)\n", res.URL, res.File, res.SHA256)

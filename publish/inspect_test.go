@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"sync/atomic"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/offkit/offkit/bundle"

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/offkit/offkit/manifest"
 )
@@ -52,23 +53,22 @@ func (d *Dir) URL(name, version string) string {
 	return u + "/" + name + "/" + version
 }
 
-// kitFile returns the one kit file in dir, "" if there is none.
-func kitFile(names []string, name, version string) (string, error) {
-	var found []string
-	for _, n := range names {
-		for _, ext := range Exts {
-			if n == KitFile(name, version, ext) {
-				found = append(found, n)
-			}
+// kitFile returns the kit file among a version directory's files (names
+// with their times of writing), "" if there is none. Two publishes of one
+// version under different compressions can both complete (their names
+// differ): the file written first is the kit (ties go to the first
+// extension in Exts), and the other publish, listing the version again
+// after completing, sees that and removes its own file.
+func kitFile(files map[string]time.Time, name, version string) (string, error) {
+	best := ""
+	for _, ext := range Exts {
+		f := KitFile(name, version, ext)
+		t, ok := files[f]
+		if ok && (best == "" || t.Before(files[best])) {
+			best = f
 		}
 	}
-	switch len(found) {
-	case 0:
-		return "", nil
-	case 1:
-		return found[0], nil
-	}
-	return "", fmt.Errorf("%s/%s: %d kit files (%s): a version is published once", name, version, len(found), strings.Join(found, ", "))
+	return best, nil
 }
 
 func (d *Dir) find(name, version string) (string, error) {
@@ -82,13 +82,18 @@ func (d *Dir) find(name, version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var names []string
+	files := map[string]time.Time{}
 	for _, e := range ents {
-		if e.Type().IsRegular() {
-			names = append(names, e.Name())
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), name+"-"+version+".tar") {
+			continue
 		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed since listed
+		}
+		files[e.Name()] = fi.ModTime()
 	}
-	return kitFile(names, name, version)
+	return kitFile(files, name, version)
 }
 
 // Begin implements Store.

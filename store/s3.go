@@ -139,14 +139,13 @@ func (s *S3) find(ctx context.Context, name, version string) (key string, size i
 	if err != nil {
 		return "", 0, s.s3Error(s.URL(name, version), err)
 	}
-	var names []string
+	files := map[string]time.Time{}
 	sizes := map[string]int64{}
 	for _, o := range out.Contents {
 		n := strings.TrimPrefix(aws.ToString(o.Key), dir)
-		names = append(names, n)
-		sizes[n] = aws.ToInt64(o.Size)
+		files[n], sizes[n] = aws.ToTime(o.LastModified), aws.ToInt64(o.Size)
 	}
-	file, err := kitFile(names, name, version)
+	file, err := kitFile(files, name, version)
 	if err != nil || file == "" {
 		return "", 0, err
 	}
@@ -433,7 +432,6 @@ func (s *S3) PutRecord(ctx context.Context, name, version string, record []byte)
 // Other keys under the prefix are ignored.
 func (s *S3) List(ctx context.Context) ([]Release, error) {
 	type entry struct {
-		files    []string
 		size     map[string]int64
 		modified map[string]time.Time
 	}
@@ -455,20 +453,21 @@ func (s *S3) List(ctx context.Context) ([]Release, error) {
 				e = &entry{size: map[string]int64{}, modified: map[string]time.Time{}}
 				found[k] = e
 			}
-			e.files = append(e.files, parts[2])
 			e.size[parts[2]] = aws.ToInt64(o.Size)
 			e.modified[parts[2]] = aws.ToTime(o.LastModified)
 		}
 	}
 	var out []Release
 	for k, e := range found {
-		file, err := kitFile(e.files, k[0], k[1])
+		file, err := kitFile(e.modified, k[0], k[1])
 		if err != nil || file == "" {
 			continue
 		}
 		out = append(out, Release{Name: k[0], Version: k[1], URL: s.URL(k[0], k[1]), File: file,
-			Size: e.size[file], Modified: e.modified[file].UTC(), Record: slices.Contains(e.files, RecordFile(k[0], k[1]))})
+			Size: e.size[file], Modified: e.modified[file].UTC(), Record: hasKey(e.modified, RecordFile(k[0], k[1]))})
 	}
 	sortReleases(out)
 	return out, nil
 }
+
+func hasKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }

@@ -377,3 +377,45 @@ func TestS3InteropCurl(t *testing.T) {
 		t.Errorf("curl got %d bytes, not the kit's %d", len(got), len(data))
 	}
 }
+
+// TestCreateOnlyAcrossCompressions: a version published as .tar.gz while
+// a .tar.zst publish of it was uploading stays the .tar.gz; the later one
+// removes its own file and is ErrExists, in a directory and in S3.
+func TestCreateOnlyAcrossCompressions(t *testing.T) {
+	dir, err := NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for medium, st := range map[string]Store{"dir": dir, "s3": newS3Fixture(t, nil, "").st} {
+		t.Run(medium, func(t *testing.T) {
+			ctx := context.Background()
+			late, err := st.Begin(ctx, "app", "1.0.0", ".tar.zst")
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := kitBytes(20, 1000)
+			if err := publishOCI(t, st, "app", "1.0.0", ".tar.gz", first, nil); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1100 * time.Millisecond) // S3 keeps times to the second
+			if _, err := late.Write(kitBytes(21, 1000)); err != nil {
+				t.Fatal(err)
+			}
+			if err := late.Commit(ctx, nil); !errors.Is(err, ErrExists) {
+				t.Fatalf("the later publish under another compression: %v, want ErrExists", err)
+			}
+			late.Abort()
+			obj, err := st.Open(ctx, "app", "1.0.0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readRange(t, obj, 0, -1); !bytes.Equal(got, first) {
+				t.Error("the version is not the first published kit")
+			}
+			rs, err := st.List(ctx)
+			if err != nil || len(rs) != 1 || rs[0].File != "app-1.0.0.tar.gz" {
+				t.Errorf("List = %+v, %v", rs, err)
+			}
+		})
+	}
+}

@@ -11,7 +11,8 @@
 #   BENCH_IMAGES      set to 0 to skip the container image measurements
 #   BENCH_IMAGE_SIZE  size of the generated image's big layer for
 #                     internal/genimage (default 1GiB; e.g. 64MiB)
-#   BENCH_ONLY  set to "images" to run only the container image measurements
+#   BENCH_PUBLISH     set to 0 to skip publish/pull through S3 and a directory
+#   BENCH_ONLY  set to "images" or "publish" to run only those measurements
 #   OFFKIT      offkit binary (default bin/offkit)
 #   COSIGN      cosign binary (default .cache/bin/cosign)
 #
@@ -33,6 +34,7 @@ BENCH_GO="${BENCH_GO:-1}"
 BENCH_IMAGES="${BENCH_IMAGES:-1}"
 BENCH_IMAGE_SIZE="${BENCH_IMAGE_SIZE:-1GiB}"
 BENCH_ONLY="${BENCH_ONLY:-}"
+BENCH_PUBLISH="${BENCH_PUBLISH:-1}"
 OFFKIT="${OFFKIT:-$ROOT/bin/offkit}"
 COSIGN="${COSIGN:-$ROOT/.cache/bin/cosign}"
 TIME=/usr/bin/time
@@ -46,8 +48,10 @@ note() { printf 'bench.sh: %s\n' "$*" >&2; }
 [[ -x "$TIME" ]] || die "$TIME not found (run: make tools)"
 command -v zstd >/dev/null || die "zstd not found (run: make tools)"
 [[ "$BENCH_RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
-[[ -z "$BENCH_ONLY" || "$BENCH_ONLY" == images ]] || die "BENCH_ONLY must be empty or \"images\""
+[[ -z "$BENCH_ONLY" || "$BENCH_ONLY" == images || "$BENCH_ONLY" == publish ]] || die "BENCH_ONLY must be empty, \"images\" or \"publish\""
 [[ "$BENCH_ONLY" != images || "$BENCH_IMAGES" != 0 ]] || die "BENCH_ONLY=images with BENCH_IMAGES=0 measures nothing"
+[[ "$BENCH_ONLY" != publish ]] || BENCH_IMAGES=0
+[[ "$BENCH_ONLY" != images ]] || BENCH_PUBLISH=0
 if [[ "$BENCH_IMAGES" != 0 ]]; then
 	[[ -x /usr/bin/docker-registry ]] || die "/usr/bin/docker-registry not found (run: make tools)"
 	command -v curl >/dev/null || die "curl not found"
@@ -72,7 +76,9 @@ fi
 
 WORK="$(mktemp -d "$ROOT/.cache/bench/work.XXXXXX")"
 # The images section may start a registry (its pid in $WORK/registry.pid).
-trap 'registry_stop; rm -rf "$WORK"' EXIT
+trap 'registry_stop; s3_stop; rm -rf "$WORK"' EXIT
+# shellcheck source=scripts/bench_publish.sh
+source "$ROOT/scripts/bench_publish.sh"
 registry_stop() {
 	local f="${BENCH_WORK:-$WORK}/registry.pid" pid
 	[[ -f "$f" ]] || return 0
@@ -273,6 +279,20 @@ if [[ "$BENCH_ONLY" == images ]]; then
 	images_report
 	exit 0
 fi
+if [[ "$BENCH_ONLY" == publish ]]; then
+	note "publish: building the sample kit and a one-file 1 GiB kit (not measured)"
+	"$OFFKIT" build "$SAMPLE/kit.yaml" -o "$WORK/kit.tar.zst" --key "$WORK/bench.key" -q >/dev/null 2>&1 || die "build failed"
+	mkdir -p "$WORK/one/src"
+	head -c 1073741824 /dev/urandom >"$WORK/one/src/big.bin"
+	printf 'name: one\nversion: 1.0.0\ncomponents:\n  - name: big\n    from: src/big.bin\n    path: big.bin\n' >"$WORK/one/kit.yaml"
+	"$OFFKIT" build "$WORK/one/kit.yaml" -o "$WORK/one.tar.zst" --key "$WORK/bench.key" -q >/dev/null 2>&1 || die "build failed"
+	rm -rf "$WORK/one/src"
+	publish_measure "$WORK/kit.tar.zst" sample
+	publish_measure "$WORK/one.tar.zst" one-file
+	s3_stop
+	publish_report
+	exit 0
+fi
 
 measure "manual build" \
 	'rm -rf "$BENCH_WORK/manual"; mkdir -p "$BENCH_WORK/manual"' \
@@ -352,7 +372,16 @@ FLAT_VERIFY_BIG="$(rss "$OFFKIT" verify "$WORK/one.tar.zst" --key "$WORK/bench.p
 FLAT_VERIFY_SMALL="$(rss "$OFFKIT" verify "$WORK/small.tar.zst" --key "$WORK/bench.pub")"
 FLAT_UNPACK_BIG="$(rss "$OFFKIT" unpack "$WORK/one.tar.zst" -C "$WORK/one/u" --key "$WORK/bench.pub")"
 FLAT_UNPACK_SMALL="$(rss "$OFFKIT" unpack "$WORK/small.tar.zst" -C "$WORK/one/u2" --key "$WORK/bench.pub")"
-rm -rf "$WORK/one" "$WORK/one.tar.zst"
+rm -rf "$WORK/one"
+
+# --- publish and pull ----------------------------------------------------------
+if [[ "$BENCH_PUBLISH" != 0 ]]; then
+	publish_measure "$WORK/kit.tar.zst" sample
+	publish_measure "$WORK/one.tar.zst" one-file
+	s3_stop
+	rm -rf "$WORK/s3"
+fi
+rm -f "$WORK/one.tar.zst"
 
 # --- container images ------------------------------------------------------
 if [[ "$BENCH_IMAGES" != 0 ]]; then
@@ -383,6 +412,9 @@ printf 'time offkit unpack / tar --zstd -x           : %sx (--no-sync %sx; again
 printf 'peak RSS MiB, one 1 GiB file / example kit: verify %s / %s, unpack %s / %s\n' \
 	"$FLAT_VERIFY_BIG" "$FLAT_VERIFY_SMALL" "$FLAT_UNPACK_BIG" "$FLAT_UNPACK_SMALL"
 
+if [[ "$BENCH_PUBLISH" != 0 ]]; then
+	publish_report
+fi
 if [[ "$BENCH_IMAGES" != 0 ]]; then
 	images_report
 fi

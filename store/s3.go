@@ -281,7 +281,7 @@ func (u *s3Upload) send() error {
 // Commit implements Upload: it uploads the last part, waits for all of
 // them, and completes the upload if the key is still absent.
 func (u *s3Upload) Commit(ctx context.Context, record []byte) error {
-	if u.buf != nil && len(u.buf) > 0 || u.n == 0 {
+	if len(u.buf) > 0 || u.n == 0 {
 		if u.buf == nil {
 			u.buf = []byte{}
 		}

@@ -57,7 +57,7 @@ func client(ctx context.Context) (*s3.Client, error) {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: s3bench mb|put|get ...")
+		return fmt.Errorf("usage: s3bench mb BUCKET | put FILE BUCKET KEY | get BUCKET KEY FILE")
 	}
 	c, err := client(ctx)
 	if err != nil {

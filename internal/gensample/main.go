@@ -11,7 +11,13 @@
 //   - ~20% small files: thousands of 1-64 KiB files (mixed text/random) in
 //     nested directories
 //
-// The same -size and -seed always produce byte-identical trees. Output is
+// -shape many keeps the 40/40/20 split but makes the small files 1-8 KiB
+// and the random part three large blobs (a 1 GiB sample has about 46,000
+// files: a seed bundle's shape); -shape tiny writes -files files of
+// 1-4 KiB each and ignores -size (one object per file, as the 21-103 seed
+// bundle moves them).
+//
+// The same -size, -seed, -shape and -files always produce byte-identical trees. Output is
 // streamed; memory use stays at a few MiB regardless of -size.
 package main
 
@@ -41,8 +47,10 @@ func main() {
 	seed := flag.Uint64("seed", 1, "seed for the deterministic generator")
 	force := flag.Bool("force", false, "remove an existing DIR/data first")
 	quiet := flag.Bool("q", false, "do not print a summary")
+	shapeFlag := flag.String("shape", "mixed", "mixed, many (small files of 1-8 KiB, three large blobs) or tiny (-files files of 1-4 KiB)")
+	files := flag.Int("files", 200000, "with -shape tiny: the number of files")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: gensample -o DIR [-size SIZE] [-seed N] [-force] [-q]\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: gensample -o DIR [-size SIZE] [-seed N] [-shape mixed|many|tiny] [-files N] [-force] [-q]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -55,7 +63,13 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gensample: %v\n", err)
 		os.Exit(2)
 	}
-	st, err := generate(*out, size, *seed, *force)
+	sh, ok := shapes[*shapeFlag]
+	if !ok || *files < 1 {
+		fmt.Fprintf(os.Stderr, "gensample: -shape must be mixed, many or tiny, and -files positive\n")
+		os.Exit(2)
+	}
+	sh.files = *files
+	st, err := generate(*out, size, *seed, *force, sh)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gensample: %v\n", err)
 		os.Exit(1)
@@ -75,7 +89,22 @@ type stats struct {
 func (s stats) files() int   { return s.randFiles + s.textFiles + s.smallFiles }
 func (s stats) bytes() int64 { return s.randBytes + s.textBytes + s.smallBytes }
 
-func generate(dir string, total int64, seed uint64, force bool) (stats, error) {
+// shape is how a sample's bytes are split into files.
+type shape struct {
+	randLo, randHi   int64 // random blobs' sizes; randHi 0: a third of the random budget each
+	smallLo, smallHi int64
+	textLo, textHi   int64
+	tiny             bool // only -files small files of smallLo-smallHi
+	files            int
+}
+
+var shapes = map[string]shape{
+	"mixed": {randLo: 8 * mib, randHi: 64 * mib, textLo: 1 * mib, textHi: 16 * mib, smallLo: 1 * kib, smallHi: 64 * kib},
+	"many":  {textLo: 1 * kib, textHi: 20 * mib, smallLo: 1 * kib, smallHi: 8 * kib},
+	"tiny":  {tiny: true, smallLo: 1 * kib, smallHi: 4 * kib},
+}
+
+func generate(dir string, total int64, seed uint64, force bool, sh shape) (stats, error) {
 	var st stats
 	data := filepath.Join(dir, "data")
 	if _, err := os.Lstat(data); err == nil {
@@ -95,6 +124,12 @@ func generate(dir string, total int64, seed uint64, force bool) (stats, error) {
 	randBudget := total * 4 / 10
 	textBudget := total * 4 / 10
 	smallBudget := total - randBudget - textBudget
+	if sh.tiny {
+		randBudget, textBudget, smallBudget = 0, 0, 0
+	}
+	if sh.randHi == 0 {
+		sh.randLo, sh.randHi = randBudget/3, randBudget/3+1
+	}
 
 	layout := rand.New(sample.NewRNG(seed, "layout"))
 	randSrc := sample.NewRNG(seed, "random-bytes")
@@ -104,7 +139,7 @@ func generate(dir string, total int64, seed uint64, force bool) (stats, error) {
 
 	// Incompressible blobs.
 	for i, left := 0, randBudget; left > 0; i++ {
-		n := pick(layout, left, 8*mib, 64*mib)
+		n := pick(layout, left, sh.randLo, sh.randHi)
 		p := filepath.Join(data, "blobs", fmt.Sprintf("blob-%03d.bin", i))
 		if err := writeFile(p, func(w io.Writer) error { return writeRandom(w, randSrc, buf, n) }); err != nil {
 			return st, err
@@ -116,7 +151,7 @@ func generate(dir string, total int64, seed uint64, force bool) (stats, error) {
 
 	// Compressible text, alternating application logs and SQL dumps.
 	for i, left := 0, textBudget; left > 0; i++ {
-		n := pick(layout, left, 1*mib, 16*mib)
+		n := pick(layout, left, sh.textLo, sh.textHi)
 		var p string
 		gen := genLogLine
 		if i%2 == 0 {
@@ -134,8 +169,11 @@ func generate(dir string, total int64, seed uint64, force bool) (stats, error) {
 	}
 
 	// Many small files in a nested tree: small/aa/bb[/cc]/file-NNNNN.{txt,bin}.
-	for i, left := 0, smallBudget; left > 0; i++ {
-		n := pick(layout, left, 1*kib, 64*kib)
+	for i, left := 0, smallBudget; left > 0 || sh.tiny && i < sh.files; i++ {
+		n := pick(layout, left, sh.smallLo, sh.smallHi)
+		if sh.tiny {
+			n = sh.smallLo + layout.Int64N(sh.smallHi-sh.smallLo+1)
+		}
 		depth := 2 + layout.IntN(2)
 		parts := []string{data, "small"}
 		for d := 0; d < depth; d++ {

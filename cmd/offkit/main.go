@@ -97,7 +97,9 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfiles := startProfiles()
 	err := newRootCmd().ExecuteContext(ctx)
+	stopProfiles()
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "offkit: error: %v\n", err)

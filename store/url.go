@@ -133,3 +133,28 @@ func nilIfErr[S Store](st S, err error) (Store, error) {
 	}
 	return st, nil
 }
+
+// KitPins returns the name and version a kit URL names, without opening
+// the store: a kit read from a URL must be the one the URL names, so they
+// become verification pins. The name of an oci:// kit is "" (a tag names
+// a version only); its version is the tag with '_' mapped back to '+'.
+func KitPins(raw string) (name, version string, err error) {
+	u, err := parse(raw)
+	if err != nil {
+		return "", "", err
+	}
+	if u.Scheme == "oci" {
+		repo := u.Host + u.Path
+		i := strings.LastIndex(repo, ":")
+		if i < strings.Index(repo, "/") {
+			return "", "", &URLError{raw, "name a kit by its tag: oci://HOST/REPOSITORY:TAG"}
+		}
+		return "", strings.ReplaceAll(repo[i+1:], "_", "+"), nil
+	}
+	dir, version := path.Split(strings.TrimSuffix(u.Path, "/"))
+	_, name = path.Split(strings.TrimSuffix(dir, "/"))
+	if err := CheckRelease(name, version); err != nil {
+		return "", "", &URLError{raw, "name a kit as .../NAME/VERSION: " + err.Error()}
+	}
+	return name, version, nil
+}

@@ -97,6 +97,9 @@ before anything is pushed.
 				return usageError{fmt.Errorf("--to: %w", err)}
 			}
 			limitMemory()
+			if err := pinURL(&t, a[0]); err != nil {
+				return err
+			}
 			opts, err := t.options()
 			if err != nil {
 				return err

@@ -59,6 +59,9 @@ so and exits 0; a different kit under the same name and version is refused
 			if to == "" {
 				return usageError{errors.New("--to STORE is required")}
 			}
+			if err := pinURL(&t, a[0]); err != nil {
+				return err
+			}
 			opts, err := t.options()
 			if err != nil {
 				return err
@@ -147,6 +150,9 @@ A tampered, truncated or untrusted kit leaves no FILE (exit 3 or 4).
 			}
 			if !store.IsURL(a[0]) {
 				return usageError{fmt.Errorf("%s is not a URL (file://, s3:// or oci://): to check a local kit use offkit verify", a[0])}
+			}
+			if err := pinURL(&t, a[0]); err != nil {
+				return err
 			}
 			opts, err := t.options()
 			if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/offkit/offkit/store"
 )
@@ -19,4 +20,31 @@ func openRemoteKit(ctx context.Context, raw string) (store.Object, error) {
 		return nil, err
 	}
 	return st.Open(ctx, name, version)
+}
+
+// pinURL makes a kit read from a URL the one the URL names: its name and
+// version become the --name and --version pins (a store's layout or tag
+// is not signed; a kit's manifest is). A pin the user gave must agree.
+func pinURL(t *trustFlags, raw string) error {
+	if !store.IsURL(raw) {
+		return nil
+	}
+	name, version, err := store.KitPins(raw)
+	if err != nil {
+		return usageError{err}
+	}
+	for _, p := range []struct {
+		flag      string
+		user, url string
+		set       *string
+	}{{"--name", t.name, name, &t.name}, {"--version", t.version, version, &t.version}} {
+		switch {
+		case p.url == "":
+		case p.user == "":
+			*p.set = p.url
+		case p.user != p.url:
+			return usageError{fmt.Errorf("%s %q contradicts the URL, which names %q", p.flag, p.user, p.url)}
+		}
+	}
+	return nil
 }

@@ -32,6 +32,9 @@ KIT may be "-" for standard input.
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			limitMemory()
+			if err := pinURL(&t, a[0]); err != nil {
+				return err
+			}
 			opts, err := t.options()
 			if err != nil {
 				return err

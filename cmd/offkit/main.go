@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/internal/version"
 	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/verify"
 )
@@ -80,6 +81,9 @@ without unpacking. See docs/FORMAT.md for the kit format.`,
 		return cmd.Help()
 	}
 	root.AddCommand(newKeygenCmd(), newBuildCmd(), newSignCmd(), newVerifyCmd(), newUnpackCmd(), newPublishCmd(), newPullCmd(), newListCmd(), newImagesCmd(), newInspectCmd(), newVersionCmd())
+	// offkit --version prints what 'offkit version' does.
+	root.Version = version.String()
+	root.SetVersionTemplate(versionLine())
 	// Subcommands inherit the root's template, EXIT STATUS included.
 	root.SetHelpTemplate(root.HelpTemplate() + exitStatusHelp)
 	return root

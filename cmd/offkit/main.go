@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -84,9 +85,61 @@ without unpacking. See docs/FORMAT.md for the kit format.`,
 	// offkit --version prints what 'offkit version' does.
 	root.Version = version.String()
 	root.SetVersionTemplate(versionLine())
+	root.SetHelpCommand(newHelpCmd())
+	// Added now, not when executing, so an unknown shell is bad usage.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.RunE = func(cmd *cobra.Command, a []string) error {
+				if len(a) > 0 {
+					var shells []string
+					for _, s := range cmd.Commands() {
+						if s.IsAvailableCommand() {
+							shells = append(shells, s.Name())
+						}
+					}
+					return usageError{fmt.Errorf("unknown shell %q for %q: offkit completes %s", a[0], cmd.CommandPath(), strings.Join(shells, ", "))}
+				}
+				return cmd.Help()
+			}
+			c.Args = cobra.ArbitraryArgs
+		}
+	}
 	// Subcommands inherit the root's template, EXIT STATUS included.
 	root.SetHelpTemplate(root.HelpTemplate() + exitStatusHelp)
 	return root
+}
+
+// newHelpCmd is cobra's help command, except that an unknown topic is bad
+// usage (cobra prints the root's usage and exits 0).
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help prints the help of any command: offkit help [path to command].",
+		ValidArgsFunction: func(c *cobra.Command, a []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, rest, err := c.Root().Find(a)
+			if err != nil || len(rest) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if (sub.IsAvailableCommand() || sub.Name() == "help") && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, a []string) error {
+			cmd, rest, err := c.Root().Find(a)
+			if err != nil || len(rest) > 0 {
+				return usageError{fmt.Errorf("unknown help topic %q", strings.Join(a, " "))}
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
+	}
 }
 
 // args wraps a cobra positional-argument check so its failure is a usage error.

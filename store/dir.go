@@ -2,15 +2,19 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
-	"time"
+	"syscall"
 
 	"github.com/offkit/offkit/manifest"
 )
@@ -20,29 +24,41 @@ import (
 // writing a hidden temporary file beside it and hard-linking it into place,
 // which fails if the name exists: create-only even between two publishers
 // on one file system.
+//
+// Every file operation goes through an os.Root on DIR, so a symbolic link
+// planted in the store (DIR/<name> pointing elsewhere) cannot make offkit
+// read or write outside it.
 type Dir struct {
 	root string
+	r    *os.Root
 }
+
+// claimFile names, in a version directory, the one kit file of the
+// version: written create-only before the kit is linked into place, it
+// decides between two publishes of one version under different
+// compressions (whose file names differ).
+const claimFile = ".offkit-kit"
 
 // NewDir returns the store in dir, which must exist.
 func NewDir(dir string) (*Dir, error) {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", dir, err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("store %s: not a directory", dir)
-	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{root: abs}, nil
+	r, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	return &Dir{root: abs, r: r}, nil
 }
 
+// versionDir is the version directory's path.
 func (d *Dir) versionDir(name, version string) string {
 	return filepath.Join(d.root, name, version)
 }
+
+// vdir is the version directory, relative to the root.
+func vdir(name, version string) string { return path.Join(name, version) }
 
 // URL implements Store.
 func (d *Dir) URL(name, version string) string {
@@ -53,47 +69,82 @@ func (d *Dir) URL(name, version string) string {
 	return u + "/" + name + "/" + version
 }
 
-// kitFile returns the kit file among a version directory's files (names
-// with their times of writing), "" if there is none. Two publishes of one
-// version under different compressions can both complete (their names
-// differ): the file written first is the kit (ties go to the first
-// extension in Exts), and the other publish, listing the version again
-// after completing, sees that and removes its own file.
-func kitFile(files map[string]time.Time, name, version string) (string, error) {
-	best := ""
+// pickKit returns the kit file among a version directory's names, "" if
+// there is none: the one claim names if it is there, else the first by
+// extension in Exts order.
+func pickKit(names []string, claim, name, version string) string {
+	if claim != "" && slices.Contains(names, claim) {
+		return claim
+	}
 	for _, ext := range Exts {
-		f := KitFile(name, version, ext)
-		t, ok := files[f]
-		if ok && (best == "" || t.Before(files[best])) {
-			best = f
+		if f := KitFile(name, version, ext); slices.Contains(names, f) {
+			return f
 		}
 	}
-	return best, nil
+	return ""
+}
+
+// readSmall reads the regular file rel, at most n bytes; a FIFO, device
+// or symbolic link is refused without opening it for a blocking read.
+func (d *Dir) readSmall(rel string, n int64) ([]byte, error) {
+	f, err := d.r.OpenFile(rel, os.O_RDONLY|oNonblockNofollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", d.URL("", "")+"/"+rel)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, n+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > n {
+		return nil, fmt.Errorf("%s: larger than %d bytes", d.URL("", "")+"/"+rel, n)
+	}
+	return b, nil
+}
+
+// claim returns the version's claimed kit file, "" if none.
+func (d *Dir) claim(name, version string) string {
+	b, err := d.readSmall(path.Join(vdir(name, version), claimFile), 256)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }
 
 func (d *Dir) find(name, version string) (string, error) {
 	if err := CheckRelease(name, version); err != nil {
 		return "", err
 	}
-	ents, err := os.ReadDir(d.versionDir(name, version))
+	dir, err := d.r.Open(vdir(name, version))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
 	}
-	files := map[string]time.Time{}
-	for _, e := range ents {
-		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), name+"-"+version+".tar") {
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			continue // removed since listed
-		}
-		files[e.Name()] = fi.ModTime()
+	defer dir.Close()
+	ents, err := dir.ReadDir(-1)
+	if err != nil {
+		return "", err
 	}
-	return kitFile(files, name, version)
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	claim := ""
+	if kits := len(names) - boolInt(slices.Contains(names, claimFile)) - boolInt(slices.Contains(names, RecordFile(name, version))); kits > 1 {
+		claim = d.claim(name, version)
+	}
+	return pickKit(names, claim, name, version), nil
 }
 
 // Begin implements Store.
@@ -108,23 +159,31 @@ func (d *Dir) Begin(ctx context.Context, name, version, ext string) (Upload, err
 	if have != "" {
 		return existing{url: d.URL(name, version)}, nil
 	}
-	vdir := d.versionDir(name, version)
-	if err := os.MkdirAll(vdir, 0o755); err != nil {
-		return nil, err
+	vd := vdir(name, version)
+	if err := d.r.MkdirAll(vd, 0o755); err != nil {
+		return nil, fmt.Errorf("%s: %w", d.URL(name, version), err)
 	}
 	file := KitFile(name, version, ext)
-	f, err := os.CreateTemp(vdir, "."+file+".tmp-*")
+	tmp := path.Join(vd, "."+file+".tmp-"+randomSuffix())
+	f, err := d.r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", d.URL(name, version), err)
 	}
-	return &dirUpload{d: d, f: f, name: name, version: version, path: filepath.Join(vdir, file)}, nil
+	return &dirUpload{d: d, f: f, tmp: tmp, name: name, version: version, file: file}, nil
+}
+
+func randomSuffix() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 type dirUpload struct {
 	d             *Dir
 	f             *os.File
+	tmp           string // relative to the root
 	name, version string
-	path          string
+	file          string // the kit file's name
 	done          bool
 }
 
@@ -139,38 +198,38 @@ func (u *dirUpload) Commit(ctx context.Context, record []byte) error {
 		u.Abort()
 		return err
 	}
-	// Another publisher may have won since Begin: link, unlike rename,
-	// refuses to replace it.
-	if err := u.link(u.f.Name(), u.path); err != nil {
+	url := u.d.URL(u.name, u.version)
+	vd := vdir(u.name, u.version)
+	// Claim the version for this file, create-only; a claim already there
+	// for another file means another compression of it won.
+	err := u.d.writeCreate(path.Join(vd, claimFile), []byte(u.file+"\n"))
+	if errors.Is(err, ErrExists) && u.d.claim(u.name, u.version) == u.file {
+		err = nil // an earlier try of this very file (the link decides)
+	}
+	if err != nil {
 		u.Abort()
+		if errors.Is(err, ErrExists) {
+			return fmt.Errorf("%s: %w", url, ErrExists)
+		}
+		return err
+	}
+	// Another publisher of this file may have won since Begin: link,
+	// unlike rename, refuses to replace it.
+	if err := u.d.r.Link(u.tmp, path.Join(vd, u.file)); err != nil {
+		u.Abort()
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: %w", url, ErrExists)
+		}
 		return err
 	}
 	u.done = true
-	os.Remove(u.f.Name())
+	u.d.r.Remove(u.tmp)
 	if record != nil {
-		if err := writeCreate(filepath.Join(filepath.Dir(u.path), RecordFile(u.name, u.version)), record); err != nil {
+		if err := u.d.writeCreate(path.Join(vd, RecordFile(u.name, u.version)), record); err != nil {
 			return fmt.Errorf("%w: %w", ErrNoRecord, err)
 		}
 	}
-	return syncDir(filepath.Dir(u.path))
-}
-
-func (u *dirUpload) link(tmp, path string) error {
-	err := os.Link(tmp, path)
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%s: %w", u.d.URL(u.name, u.version), ErrExists)
-	}
-	if err == nil {
-		// A kit under another extension may have appeared meanwhile.
-		if have, ferr := u.d.find(u.name, u.version); ferr != nil || have != filepath.Base(path) {
-			os.Remove(path)
-			if ferr != nil {
-				return ferr
-			}
-			return fmt.Errorf("%s: %w", u.d.URL(u.name, u.version), ErrExists)
-		}
-	}
-	return err
+	return u.d.syncDir(vd)
 }
 
 func (u *dirUpload) Abort() error {
@@ -179,22 +238,23 @@ func (u *dirUpload) Abort() error {
 	}
 	u.done = true
 	u.f.Close()
-	err := os.Remove(u.f.Name())
+	err := u.d.r.Remove(u.tmp)
 	// Leave no empty directories behind (a no-op if another kit is there).
-	vdir := filepath.Dir(u.path)
-	if os.Remove(vdir) == nil {
-		os.Remove(filepath.Dir(vdir))
+	vd := vdir(u.name, u.version)
+	if u.d.r.Remove(vd) == nil {
+		u.d.r.Remove(u.name)
 	}
 	return err
 }
 
-// writeCreate writes b to path through a temporary file, create-only.
-func writeCreate(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+// writeCreate writes b to rel through a temporary file, create-only.
+func (d *Dir) writeCreate(rel string, b []byte) error {
+	tmp := path.Join(path.Dir(rel), "."+path.Base(rel)+".tmp-"+randomSuffix())
+	f, err := d.r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
+	defer d.r.Remove(tmp)
 	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return err
@@ -206,25 +266,23 @@ func writeCreate(path string, b []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	err = os.Link(f.Name(), path)
+	err = d.r.Link(tmp, rel)
 	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%s: %w", path, ErrExists)
+		return fmt.Errorf("%s: %w", d.URL("", "")+"/"+rel, ErrExists)
 	}
 	return err
 }
 
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
+// syncDir makes the links in rel durable. A file system that cannot sync
+// a directory (EINVAL) is not an error: the links are made all the same.
+func (d *Dir) syncDir(rel string) error {
+	f, err := d.r.Open(rel)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := f.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		// Some systems cannot sync a directory; the rename is still atomic.
-		return nil
+	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("%s: sync: %w", d.URL("", "")+"/"+rel, err)
 	}
 	return nil
 }
@@ -238,16 +296,17 @@ func (d *Dir) Open(ctx context.Context, name, version string) (Object, error) {
 	if file == "" {
 		return nil, notFound(d.URL(name, version))
 	}
-	path := filepath.Join(d.versionDir(name, version), file)
-	fi, err := os.Stat(path)
+	rel := path.Join(vdir(name, version), file)
+	fi, err := d.r.Lstat(rel)
 	if err != nil {
 		return nil, err
 	}
-	return &dirObject{path: path, size: fi.Size(), url: d.URL(name, version)}, nil
+	return &dirObject{d: d, rel: rel, size: fi.Size(), url: d.URL(name, version)}, nil
 }
 
 type dirObject struct {
-	path string
+	d    *Dir
+	rel  string
 	size int64
 	url  string
 }
@@ -256,7 +315,7 @@ func (o *dirObject) Size() int64 { return o.size }
 func (o *dirObject) URL() string { return o.url }
 
 func (o *dirObject) Range(ctx context.Context, off, n int64) (io.ReadCloser, error) {
-	f, err := os.Open(o.path)
+	f, err := o.d.r.OpenFile(o.rel, os.O_RDONLY|oNofollow, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -278,16 +337,12 @@ func (d *Dir) Record(ctx context.Context, name, version string) ([]byte, error) 
 	if err := CheckRelease(name, version); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(d.versionDir(name, version), RecordFile(name, version))
-	f, err := os.Open(path)
+	rel := path.Join(vdir(name, version), RecordFile(name, version))
+	b, err := d.readSmall(rel, MaxRecordSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, notFound(d.URL(name, version) + "/" + RecordFile(name, version))
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return readLimited(f, path)
+	return b, err
 }
 
 // PutRecord implements Store.
@@ -295,12 +350,17 @@ func (d *Dir) PutRecord(ctx context.Context, name, version string, record []byte
 	if err := CheckRelease(name, version); err != nil {
 		return err
 	}
-	return writeCreate(filepath.Join(d.versionDir(name, version), RecordFile(name, version)), record)
+	return d.writeCreate(path.Join(vdir(name, version), RecordFile(name, version)), record)
 }
 
 // List implements Store.
 func (d *Dir) List(ctx context.Context) ([]Release, error) {
-	names, err := os.ReadDir(d.root)
+	top, err := d.r.Open(".")
+	if err != nil {
+		return nil, err
+	}
+	names, err := top.ReadDir(-1)
+	top.Close()
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +369,12 @@ func (d *Dir) List(ctx context.Context) ([]Release, error) {
 		if !n.IsDir() {
 			continue
 		}
-		versions, err := os.ReadDir(filepath.Join(d.root, n.Name()))
+		nd, err := d.r.Open(n.Name())
+		if err != nil {
+			return nil, err
+		}
+		versions, err := nd.ReadDir(-1)
+		nd.Close()
 		if err != nil {
 			return nil, err
 		}
@@ -321,13 +386,14 @@ func (d *Dir) List(ctx context.Context) ([]Release, error) {
 			if err != nil || file == "" {
 				continue
 			}
-			fi, err := os.Stat(filepath.Join(d.versionDir(n.Name(), v.Name()), file))
+			vd := vdir(n.Name(), v.Name())
+			fi, err := d.r.Lstat(path.Join(vd, file))
 			if err != nil {
 				return nil, err
 			}
-			_, rerr := os.Stat(filepath.Join(d.versionDir(n.Name(), v.Name()), RecordFile(n.Name(), v.Name())))
+			rfi, rerr := d.r.Lstat(path.Join(vd, RecordFile(n.Name(), v.Name())))
 			out = append(out, Release{Name: n.Name(), Version: v.Name(), URL: d.URL(n.Name(), v.Name()),
-				File: file, Size: fi.Size(), Modified: fi.ModTime().UTC(), Record: rerr == nil})
+				File: file, Size: fi.Size(), Modified: fi.ModTime().UTC(), Record: rerr == nil && rfi.Mode().IsRegular()})
 		}
 	}
 	sortReleases(out)
@@ -342,3 +408,4 @@ func sortReleases(rs []Release) {
 		return manifest.CompareVersions(rs[i].Version, rs[j].Version) < 0
 	})
 }
+

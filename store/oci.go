@@ -144,6 +144,8 @@ const maxReferrers = 64
 var (
 	ociTagRE      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 	ociFallbackRE = regexp.MustCompile(`^sha256-[0-9a-f]{64}$`)
+	// cosign's signature, attestation and SBOM tags: not kits.
+	cosignTagRE = regexp.MustCompile(`^sha256-[0-9a-f]{64}\.(sig|att|sbom)$`)
 )
 
 // OCI is a store in an OCI registry repository (oci://).
@@ -1026,7 +1028,7 @@ func (o *OCI) List(ctx context.Context) ([]Release, error) {
 		})
 	}
 	for _, tag := range tags {
-		if ociFallbackRE.MatchString(tag) || strings.HasSuffix(tag, ".sig") || strings.HasSuffix(tag, ".att") {
+		if ociFallbackRE.MatchString(tag) || cosignTagRE.MatchString(tag) {
 			continue
 		}
 		next <- tag

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -56,6 +57,9 @@ const PartsInFlight = 4
 
 // maxParts is S3's limit on the parts of one upload.
 const maxParts = 10000
+
+// maxListKeys bounds the keys List reads.
+const maxListKeys = 1 << 20
 
 // S3 is a store in an S3 bucket, under a key prefix (s3://).
 type S3 struct {
@@ -135,21 +139,39 @@ func (s *S3) find(ctx context.Context, name, version string) (key string, size i
 		return "", 0, err
 	}
 	dir := s.dir(name, version)
-	out, err := s.c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &dir, MaxKeys: aws.Int32(100)})
+	// Only the kit files: <name>-<version>.tar*, at most one per extension.
+	prefix := dir + name + "-" + version + ".tar"
+	out, err := s.c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix, MaxKeys: aws.Int32(int32(len(Exts)))})
 	if err != nil {
 		return "", 0, s.s3Error(s.URL(name, version), err)
 	}
-	files := map[string]time.Time{}
+	var names []string
 	sizes := map[string]int64{}
 	for _, o := range out.Contents {
 		n := strings.TrimPrefix(aws.ToString(o.Key), dir)
-		files[n], sizes[n] = aws.ToTime(o.LastModified), aws.ToInt64(o.Size)
+		names, sizes[n] = append(names, n), aws.ToInt64(o.Size)
 	}
-	file, err := kitFile(files, name, version)
-	if err != nil || file == "" {
-		return "", 0, err
+	claim := ""
+	if len(names) > 1 {
+		claim = s.claim(ctx, name, version)
+	}
+	file := pickKit(names, claim, name, version)
+	if file == "" {
+		return "", 0, nil
 	}
 	return dir + file, sizes[file], nil
+}
+
+// claim returns the version's claimed kit file (claimFile), "" if none.
+func (s *S3) claim(ctx context.Context, name, version string) string {
+	key := s.dir(name, version) + claimFile
+	out, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		return ""
+	}
+	defer out.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(out.Body, 256))
+	return strings.TrimSuffix(string(b), "\n")
 }
 
 // Begin implements Store.
@@ -302,7 +324,23 @@ func (u *s3Upload) Commit(ctx context.Context, record []byte) error {
 		return err
 	}
 	slices.SortFunc(u.parts, func(a, b types.CompletedPart) int { return int(*a.PartNumber - *b.PartNumber) })
-	_, err := u.s.c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	// Claim the version for this file, create-only: a claim for another
+	// file means the version was published under another compression.
+	file := path.Base(u.key)
+	claimKey := u.s.dir(u.name, u.version) + claimFile
+	_, err := u.s.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &u.s.bucket, Key: &claimKey,
+		Body: strings.NewReader(file + "\n"), ContentLength: aws.Int64(int64(len(file) + 1)), IfNoneMatch: aws.String("*")})
+	if err != nil {
+		err = u.s.s3Error(u.s.URL(u.name, u.version), err)
+		if errors.Is(err, ErrExists) && u.s.claim(ctx, u.name, u.version) == file {
+			err = nil // an earlier try of this very file: the completion decides
+		}
+	}
+	if err != nil {
+		u.Abort()
+		return err
+	}
+	_, err = u.s.c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket: &u.s.bucket, Key: &u.key, UploadId: u.id,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: u.parts},
 		IfNoneMatch:     aws.String("*"),
@@ -312,15 +350,6 @@ func (u *s3Upload) Commit(ctx context.Context, record []byte) error {
 		return u.s.s3Error(u.s.URL(u.name, u.version), err)
 	}
 	u.done = true
-	// The same version under another extension may have been completed
-	// meanwhile (its key is another one): the first listed stays.
-	if have, _, ferr := u.s.find(ctx, u.name, u.version); ferr != nil || have != u.key {
-		if ferr != nil {
-			return fmt.Errorf("the kit is published, but listing it again failed: %w", ferr)
-		}
-		u.s.c.DeleteObject(context.WithoutCancel(ctx), &s3.DeleteObjectInput{Bucket: &u.s.bucket, Key: &u.key})
-		return fmt.Errorf("%s: %w", u.s.URL(u.name, u.version), ErrExists)
-	}
 	if record != nil {
 		if err := u.s.PutRecord(ctx, u.name, u.version, record); err != nil {
 			return fmt.Errorf("%w: %w", ErrNoRecord, err)
@@ -436,12 +465,20 @@ func (s *S3) List(ctx context.Context) ([]Release, error) {
 		modified map[string]time.Time
 	}
 	found := map[[2]string]*entry{}
-	p := s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &s.prefix})
+	p := s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &s.prefix},
+		func(o *s3.ListObjectsV2PaginatorOptions) { o.StopOnDuplicateToken = true })
+	// The listing comes from the server: bounded, as everything read from a
+	// store is (a million keys is a store of 300,000 kits).
+	keys := 0
 	for p.HasMorePages() {
+		if keys > maxListKeys {
+			return nil, fmt.Errorf("%s: more than %d keys under the prefix; list a narrower prefix", s.URL("", ""), maxListKeys)
+		}
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, s.s3Error(s.URL("", ""), err)
 		}
+		keys += len(page.Contents)
 		for _, o := range page.Contents {
 			parts := strings.Split(strings.TrimPrefix(aws.ToString(o.Key), s.prefix), "/")
 			if len(parts) != 3 || CheckRelease(parts[0], parts[1]) != nil {
@@ -459,8 +496,16 @@ func (s *S3) List(ctx context.Context) ([]Release, error) {
 	}
 	var out []Release
 	for k, e := range found {
-		file, err := kitFile(e.modified, k[0], k[1])
-		if err != nil || file == "" {
+		var names []string
+		for n := range e.modified {
+			names = append(names, n)
+		}
+		claim := ""
+		if kits := len(names) - boolInt(hasKey(e.modified, claimFile)) - boolInt(hasKey(e.modified, RecordFile(k[0], k[1]))); kits > 1 {
+			claim = s.claim(ctx, k[0], k[1])
+		}
+		file := pickKit(names, claim, k[0], k[1])
+		if file == "" {
 			continue
 		}
 		out = append(out, Release{Name: k[0], Version: k[1], URL: s.URL(k[0], k[1]), File: file,
@@ -471,3 +516,10 @@ func (s *S3) List(ctx context.Context) ([]Release, error) {
 }
 
 func hasKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -58,23 +58,24 @@ func TestS3RoundTrip(t *testing.T) {
 	}
 	// The layout: the kit and its record, as a directory store has them.
 	keys := f.srv.Keys(t, f.bucket)
-	want := []string{"team/concelier/concelier-lnm/1.4.0+build.7/concelier-lnm-1.4.0+build.7.release.json",
+	want := []string{"team/concelier/concelier-lnm/1.4.0+build.7/.offkit-kit",
+		"team/concelier/concelier-lnm/1.4.0+build.7/concelier-lnm-1.4.0+build.7.release.json",
 		"team/concelier/concelier-lnm/1.4.0+build.7/concelier-lnm-1.4.0+build.7.tar.zst"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("keys = %q, want %q", keys, want)
 	}
 	// The object is the kit, byte for byte, and the server kept each
 	// part's SHA-256 checksum.
-	got, err := os.ReadFile(filepath.Join(f.srv.Dir, f.bucket, want[1]))
+	got, err := os.ReadFile(filepath.Join(f.srv.Dir, f.bucket, want[2]))
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("stored object: %d bytes, %v; want the kit's %d", len(got), err, len(data))
 	}
 	attrs, err := f.srv.Client().GetObjectAttributes(context.Background(), &s3.GetObjectAttributesInput{
-		Bucket: &f.bucket, Key: &want[1], ObjectAttributes: []s3types.ObjectAttributes{s3types.ObjectAttributesChecksum}})
+		Bucket: &f.bucket, Key: &want[2], ObjectAttributes: []s3types.ObjectAttributes{s3types.ObjectAttributesChecksum}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, err := f.srv.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &f.bucket, Key: &want[1]})
+	head, err := f.srv.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &f.bucket, Key: &want[2]})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -32,7 +33,22 @@ type URLError struct {
 	Why string
 }
 
-func (e *URLError) Error() string { return fmt.Sprintf("%s: %s", e.URL, e.Why) }
+func (e *URLError) Error() string { return fmt.Sprintf("%s: %s", redact(e.URL), e.Why) }
+
+// redact drops a URL's user information, query and fragment, where
+// credentials would be: an error shows where, never with what.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL offkit cannot parse)"
+	}
+	hidden := u.User != nil || u.RawQuery != "" || u.Fragment != ""
+	u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
+	if hidden {
+		return u.String() + " (user, query and fragment not shown)"
+	}
+	return u.String()
+}
 
 // Open returns the store a URL names: file:///DIR, s3://BUCKET[/PREFIX] or
 // oci://HOST[:PORT]/REPOSITORY.
@@ -93,7 +109,12 @@ func OpenKit(ctx context.Context, raw string, o Options) (st Store, name, versio
 func parse(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, &URLError{raw, err.Error()}
+		why := err.Error()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			why = ue.Err.Error() // without the URL, which may hold credentials
+		}
+		return nil, &URLError{raw, why}
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, &URLError{raw, "no user, query or fragment allowed (credentials come from the environment)"}

@@ -141,7 +141,7 @@ func TestPublishS3EndToEnd(t *testing.T) {
 		t.Fatalf("the object is not the kit (%v)", err)
 	}
 	keys := srv.Keys(t, "releases")
-	if want := []string{"concelier/concelier-lnm/21.101.0/concelier-lnm-21.101.0.release.json", key}; !slices.Equal(keys, want) {
+	if want := []string{"concelier/concelier-lnm/21.101.0/.offkit-kit", "concelier/concelier-lnm/21.101.0/concelier-lnm-21.101.0.release.json", key}; !slices.Equal(keys, want) {
 		t.Errorf("keys %q, want %q", keys, want)
 	}
 	r = run(0, "publish", "a.tar.zst", "--to", to, "--key", a.Pub)

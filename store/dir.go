@@ -408,4 +408,3 @@ func sortReleases(rs []Release) {
 		return manifest.CompareVersions(rs[i].Version, rs[j].Version) < 0
 	})
 }
-

@@ -74,6 +74,7 @@ standard input.`,
 }
 
 func renderInspection(w io.Writer, in *bundle.Inspection) {
+	w = printableWriter{w}
 	m := in.Manifest
 	fmt.Fprintf(w, "Kit:         %s %s\n", m.Name, m.Version)
 	if m.Description != "" {

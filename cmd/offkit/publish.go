@@ -242,7 +242,7 @@ func renderList(w io.Writer, kits []store.Release) {
 		fmt.Fprintln(w, "No kits published.")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(printableWriter{w}, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVERSION\tSIZE\tWRITTEN\tRECORD\tURL")
 	for _, k := range kits {
 		rec := "no"

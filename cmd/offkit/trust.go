@@ -152,6 +152,7 @@ const (
 )
 
 func renderReport(w io.Writer, kit string, r *verify.Report, op string) {
+	w = printableWriter{w}
 	if r.Kit != nil {
 		fmt.Fprintf(w, "Kit %s: %s %s, created %s, %d file(s), %s, %s\n", kit, r.Kit.Name, r.Kit.Version, r.Kit.Created, r.Kit.Files, human(r.Kit.Bytes), r.Kit.Compression)
 	}

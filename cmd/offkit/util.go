@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -35,7 +36,7 @@ func createAtomic(path string, perm os.FileMode) (*atomicFile, error) {
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return nil, err
+		return nil, outputError(path, dir, err)
 	}
 	if err := f.Chmod(perm); err != nil {
 		f.Close()
@@ -43,6 +44,20 @@ func createAtomic(path string, perm os.FileMode) (*atomicFile, error) {
 		return nil, err
 	}
 	return &atomicFile{File: f, path: path}, nil
+}
+
+// outputError reports the failure err to create the temporary file for
+// path in dir as a failure to write path, the name the user gave, not the
+// temporary file's.
+func outputError(path, dir string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot write %s: directory %s does not exist", path, filepath.Clean(dir))
+	}
+	return fmt.Errorf("cannot write %s: %w", path, err)
 }
 
 func (a *atomicFile) Commit() error {

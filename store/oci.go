@@ -182,7 +182,7 @@ func NewOCI(repo string, insecure bool) (*OCI, error) {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the caller asked for it
 		base = t
 	}
-	return &OCI{repo: r, base: transport.NewUserAgent(base, "offkit"), chunkSize: ChunkSize, rts: map[string]http.RoundTripper{}}, nil
+	return &OCI{repo: r, base: transport.NewUserAgent(&boundedTransport{next: base}, "offkit"), chunkSize: ChunkSize, rts: map[string]http.RoundTripper{}}, nil
 }
 
 // transport returns the authenticated transport for scope (pull, or push

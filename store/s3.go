@@ -87,6 +87,7 @@ func NewS3(ctx context.Context, bucket, prefix string) (*S3, error) {
 		// An S3-compatible server on a host of its own (MinIO, VersityGW,
 		// Ceph) wants path-style requests.
 		o.UsePathStyle = o.BaseEndpoint != nil
+		o.HTTPClient = boundedS3{next: o.HTTPClient}
 	})
 	return newS3(c, bucket, prefix), nil
 }
@@ -522,4 +523,25 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// maxS3Listing bounds one listing page: 1000 keys of up to 1 KiB each.
+const maxS3Listing = 8 << 20
+
+// boundedS3 limits what an S3 endpoint sends besides objects: error bodies
+// are cut to maxOCIErrorBody and listing pages fail past maxS3Listing.
+type boundedS3 struct{ next s3.HTTPClient }
+
+func (b boundedS3) Do(req *http.Request) (*http.Response, error) {
+	resp, err := b.next.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case resp.StatusCode >= 300:
+		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxOCIErrorBody), c: resp.Body}
+	case req.Method == http.MethodGet && req.URL.Query().Get("list-type") == "2" || req.URL.Query().Has("uploads"):
+		resp.Body = limitedBody{Reader: &capReader{r: resp.Body, left: maxS3Listing, what: "listing of " + req.URL.Path}, c: resp.Body}
+	}
+	return resp, nil
 }

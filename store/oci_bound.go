@@ -1,0 +1,78 @@
+package store
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+)
+
+// What a registry sends is bounded as it is read: a hostile registry must
+// not make offkit hold, print or follow more than these.
+const (
+	maxOCIDocument  = 4 << 20 // a manifest, index, referrers list or tags page
+	maxOCIErrorBody = 16 << 10
+	maxOCITagPages  = 1000 // 1000 tags each: a million tags
+)
+
+// boundedTransport limits the responses of a registry: error bodies are cut
+// to maxOCIErrorBody (go-containerregistry reads them whole into its error
+// messages); manifests, referrers lists and tag pages fail past
+// maxOCIDocument; tag listing stops after maxOCITagPages pages. Blobs (the
+// kit itself) stream unbounded: they are verified as they are read.
+type boundedTransport struct {
+	next     http.RoundTripper
+	tagPages atomic.Int64
+}
+
+func (b *boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tags := strings.HasSuffix(req.URL.Path, "/tags/list")
+	if tags && b.tagPages.Add(1) > maxOCITagPages {
+		return nil, fmt.Errorf("more than %d pages of tags from %s: refusing to list further", maxOCITagPages, req.URL.Host)
+	}
+	resp, err := b.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case resp.StatusCode >= 300:
+		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxOCIErrorBody), c: resp.Body}
+	case tags || strings.Contains(req.URL.Path, "/manifests/") || strings.Contains(req.URL.Path, "/referrers/"):
+		if resp.ContentLength > maxOCIDocument {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%s: a %d-byte answer, over offkit's limit of %d for a manifest or listing", req.URL.Path, resp.ContentLength, maxOCIDocument)
+		}
+		resp.Body = limitedBody{Reader: &capReader{r: resp.Body, left: maxOCIDocument, what: req.URL.Path}, c: resp.Body}
+	}
+	return resp, nil
+}
+
+type limitedBody struct {
+	io.Reader
+	c io.Closer
+}
+
+func (l limitedBody) Close() error { return l.c.Close() }
+
+// capReader fails, rather than ends, once more than left bytes come.
+type capReader struct {
+	r    io.Reader
+	left int64
+	what string
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, fmt.Errorf("%s: larger than offkit's limit of %d bytes for a manifest or listing", c.what, maxOCIDocument)
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return 0, fmt.Errorf("%s: larger than offkit's limit of %d bytes for a manifest or listing", c.what, maxOCIDocument)
+	}
+	return n, err
+}

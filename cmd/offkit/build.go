@@ -24,10 +24,10 @@ func newBuildCmd() *cobra.Command {
 		level            int
 		epoch            string
 		quiet, asJSON    bool
-		insecure         bool
+		insecure, force  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "build SPEC -o OUT [--key KEY]",
+		Use:   "build SPEC -o OUT [--key KEY] [--force]",
 		Short: "Build a deterministic offline kit from a kit.yaml",
 		Long: `Build the kit that SPEC (a kit.yaml) describes and write it to OUT.
 
@@ -37,7 +37,8 @@ locale. Its time comes from --source-date-epoch or SOURCE_DATE_EPOCH; without
 either, the current time is used and the kit is not reproducible.
 
 With --key (repeatable) the kit is signed; without, it is unsigned and can be
-signed later with 'offkit sign'. OUT appears only once the kit is complete.
+signed later with 'offkit sign'. OUT appears only once the kit is complete;
+an existing OUT is refused (exit 1) unless --force, which replaces it.
 
 Image components (image: in kit.yaml) make a format v2 kit. Their sources
 are resolved first: a registry reference over the network (credentials from
@@ -55,6 +56,9 @@ records the digest. Layers are streamed into the kit, not stored on disk.`,
 			}
 			if err != nil {
 				return usageError{err}
+			}
+			if err := refuseExisting(out, force); err != nil {
+				return err
 			}
 			created, err := creationTime(epoch, cmd)
 			if err != nil {
@@ -104,7 +108,11 @@ records the digest. Layers are streamed into the kit, not stored on disk.`,
 			}
 			p := newProgress("building", quiet || asJSON)
 			opts = append(opts, bundle.WithProgress(p.update))
-			f, err := createAtomic(out, 0o644)
+			create := createNew
+			if force {
+				create = createAtomic
+			}
+			f, err := create(out, 0o644)
 			if err != nil {
 				return err
 			}
@@ -127,6 +135,7 @@ records the digest. Layers are streamed into the kit, not stored on disk.`,
 	f.IntVar(&level, "level", 0, "compression level (default: zstd 3, gzip 6)")
 	f.StringVar(&epoch, "source-date-epoch", "", "kit time, seconds since 1970 (default: $SOURCE_DATE_EPOCH)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	f.BoolVar(&force, "force", false, "replace an existing OUT")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON ("+bundle.ResultVersion+")")
 	f.BoolVar(&insecure, "insecure-registry", false, "reach image registries over plain HTTP or unchecked HTTPS (loopback registries need no flag)")
 	return cmd

@@ -13,15 +13,19 @@ import (
 
 func newSignCmd() *cobra.Command {
 	var out, key string
-	var quiet, asJSON bool
+	var quiet, asJSON, force bool
 	var level int
 	cmd := &cobra.Command{
-		Use:   "sign KIT --key KEY -o OUT",
+		Use:   "sign KIT --key KEY -o OUT [--force]",
 		Short: "Add a signature to a kit (co-sign) without changing its payload",
 		Long: `Sign KIT with KEY and write the signed kit to OUT. The signature is added to the
 kit's DSSE envelope beside any earlier ones, with a SHA256SUMS signature file
 for stock 'cosign verify-blob'; the payload is carried over unchanged and
 checked against SHA256SUMS on the way, so a damaged kit is refused.
+
+KIT is never changed: OUT must be another file. OUT appears only once the
+signed kit is complete; an existing OUT is refused (exit 1) unless --force,
+which replaces it.
 
 Sign only kits you have inspected: a signature says you vouch for the content.`,
 		Args: args(cobra.ExactArgs(1)),
@@ -34,6 +38,9 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 			}
 			if abs(out) == abs(a[0]) {
 				return usageError{fmt.Errorf("-o must differ from the input kit")}
+			}
+			if err := refuseExisting(out, force); err != nil {
+				return err
 			}
 			pw, err := password(false)
 			if err != nil {
@@ -53,7 +60,11 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 				return err
 			}
 			p := newProgress("signing", quiet || asJSON)
-			f, err := createAtomic(out, 0o644)
+			create := createNew
+			if force {
+				create = createAtomic
+			}
+			f, err := create(out, 0o644)
 			if err != nil {
 				return err
 			}
@@ -73,6 +84,7 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 	cmd.Flags().StringVar(&key, "key", "", "cosign private `KEY` (password from COSIGN_PASSWORD)")
 	cmd.Flags().IntVar(&level, "level", 0, "compression level of the output, which keeps the input's compression (default: zstd 3, gzip 6; give the build's --level to keep the payload's bytes)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing OUT")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON ("+bundle.ResultVersion+")")
 	return cmd
 }

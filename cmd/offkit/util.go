@@ -25,8 +25,40 @@ import (
 // Abort. A failed command therefore never leaves partial output.
 type atomicFile struct {
 	*os.File
-	path string
-	done bool
+	path      string
+	done      bool
+	noReplace bool // Commit fails if path exists by then
+}
+
+// refuseExisting refuses to write path if it exists, unless force: build
+// and sign, like keygen, replace an existing output only with --force.
+func refuseExisting(path string, force bool) error {
+	if force {
+		return nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return errExists(path)
+	}
+	return nil
+}
+
+func errExists(path string) error {
+	return fmt.Errorf("%s already exists (use --force to replace it)", path)
+}
+
+// createNew is createAtomic for an output that must not exist: it is
+// refused now if it does, and Commit fails, leaving it as it is, if it has
+// appeared by then.
+func createNew(path string, perm os.FileMode) (*atomicFile, error) {
+	if err := refuseExisting(path, false); err != nil {
+		return nil, err
+	}
+	f, err := createAtomic(path, perm)
+	if err != nil {
+		return nil, err
+	}
+	f.noReplace = true
+	return f, nil
 }
 
 func createAtomic(path string, perm os.FileMode) (*atomicFile, error) {
@@ -68,6 +100,23 @@ func (a *atomicFile) Commit() error {
 	if err := a.File.Close(); err != nil {
 		a.Abort()
 		return err
+	}
+	if a.noReplace {
+		// A hard link fails if path exists, where a rename would replace it.
+		err := os.Link(a.File.Name(), a.path)
+		switch {
+		case err == nil:
+			a.Abort() // removes the temporary name only
+			return nil
+		case errors.Is(err, fs.ErrExist):
+			a.Abort()
+			return errExists(a.path)
+		}
+		// No hard links here (some file systems): check, then rename.
+		if _, err := os.Lstat(a.path); err == nil {
+			a.Abort()
+			return errExists(a.path)
+		}
 	}
 	if err := os.Rename(a.File.Name(), a.path); err != nil {
 		a.Abort()

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,15 +62,15 @@ records the digest. Layers are streamed into the kit, not stored on disk.`,
 			if err := refuseExisting(out, force); err != nil {
 				return err
 			}
-			created, err := creationTime(epoch, cmd)
-			if err != nil {
-				return err
-			}
 			data, err := readSpec(a[0])
 			if err != nil {
 				return err
 			}
 			spec, err := manifest.ParseSpec(data, a[0])
+			if err != nil {
+				return err
+			}
+			created, err := creationTime(epoch, cmd)
 			if err != nil {
 				return err
 			}
@@ -157,10 +159,23 @@ func creationTime(flag string, cmd *cobra.Command) (time.Time, error) {
 	return time.Unix(n, 0).UTC(), nil
 }
 
+// specHint is the hint for a kit.yaml that cannot be read.
+const specHint = "offkit build expects a kit.yaml; see testdata/example/kit.yaml, and docs/FORMAT.md (14. kit.yaml) for its fields"
+
 func readSpec(path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, hintedError{fmt.Errorf("cannot read the kit spec %s: %w", path, err), []string{specHint}}
+	}
+	if fi.IsDir() {
+		h := specHint
+		if _, err := os.Stat(filepath.Join(path, "kit.yaml")); err == nil {
+			h = "give the kit.yaml in it: offkit build " + filepath.Join(path, "kit.yaml")
+		}
+		return nil, hintedError{fmt.Errorf("the kit spec %s is a directory, not a kit.yaml", path), []string{h}}
 	}
 	if fi.Size() > manifest.MaxSpecSize {
 		return nil, fmt.Errorf("%s: %w: larger than %d bytes", path, manifest.ErrMalformed, manifest.MaxSpecSize)

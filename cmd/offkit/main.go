@@ -45,6 +45,14 @@ EXIT STATUS
 
 type usageError struct{ error }
 
+// hintedError is an error that brings its own hints, printed after it.
+type hintedError struct {
+	error
+	hints []string
+}
+
+func (e hintedError) Unwrap() error { return e.error }
+
 func exitCode(err error) int {
 	var ue usageError
 	switch {
@@ -169,7 +177,10 @@ func main() {
 
 func hints(err error) []string {
 	var ue usageError
+	var he hintedError
 	switch {
+	case errors.As(err, &he):
+		return he.hints
 	case errors.As(err, &ue):
 		return []string{"run 'offkit help' or 'offkit COMMAND --help'"}
 	case errors.Is(err, verify.ErrUntrusted):

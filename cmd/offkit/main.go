@@ -185,6 +185,8 @@ func hints(err error) []string {
 		return []string{"run 'offkit help' or 'offkit COMMAND --help'"}
 	case errors.Is(err, verify.ErrUntrusted):
 		return []string{"the kit is not acceptable here: see the FAIL lines above; do not use it unless your release process says otherwise"}
+	case errors.Is(err, bundle.ErrUnknownFormat):
+		return []string{"this is not an offkit kit (neither a zstd, gzip nor tar stream): check that you gave the right file"}
 	case errors.Is(err, verify.ErrNotIntact):
 		return []string{"this kit is not what its signers built: do not use it; fetch it again from the release bucket"}
 	}

@@ -82,15 +82,25 @@ func (e configError) Unwrap() error { return e.error }
 // options loads keys, policy and state into verify options.
 func (t *trustFlags) options() ([]verify.Option, error) {
 	var opts []verify.Option
-	nkeys := 0
+	// The distinct trusted keys, by key ID, and the --key file of each.
+	distinct := map[string]string{}
 	for _, k := range t.keys {
 		v, err := sign.LoadPublicKey(k)
 		if err != nil {
 			return nil, err
 		}
+		// A key given twice would count once toward --threshold: a
+		// threshold meant to need two signers could never be met, or
+		// would be met by fewer than the site believes.
+		if prev, dup := distinct[v.KeyID()]; dup {
+			if prev == k {
+				return nil, usageError{fmt.Errorf("--key %s is given twice: each trusted key counts once toward --threshold", k)}
+			}
+			return nil, usageError{fmt.Errorf("--key %s is the same key as --key %s (%s): each trusted key counts once toward --threshold", k, prev, v.KeyID())}
+		}
+		distinct[v.KeyID()] = k
 		opts = append(opts, verify.WithKeys(v))
 		t.loadedKeys = append(t.loadedKeys, v)
-		nkeys++
 	}
 	for _, k := range t.imageKeys {
 		v, err := sign.LoadPublicKey(k)
@@ -106,13 +116,18 @@ func (t *trustFlags) options() ([]verify.Option, error) {
 		}
 		opts = append(opts, verify.WithPolicy(p))
 		t.loadedPolicy = p
-		nkeys += len(p.Keys)
+		for _, v := range p.Keys {
+			if _, ok := distinct[v.KeyID()]; !ok {
+				distinct[v.KeyID()] = t.policy
+			}
+		}
 	}
+	nkeys := len(distinct)
 	if nkeys == 0 {
 		return nil, usageError{fmt.Errorf("no trusted keys: give --key PUB, or a --policy with trust.keys")}
 	}
 	if t.threshold < 1 || t.threshold > nkeys {
-		return nil, usageError{fmt.Errorf("--threshold %d: must be between 1 and the number of trusted keys (%d)", t.threshold, nkeys)}
+		return nil, usageError{fmt.Errorf("--threshold %d: must be between 1 and the number of distinct trusted keys (%d)", t.threshold, nkeys)}
 	}
 	opts = append(opts, verify.WithThreshold(t.threshold), verify.WithName(t.name), verify.WithVersion(t.version))
 	if t.allowDowngrade && t.stateDir == "" {

@@ -80,25 +80,22 @@ if [[ ! -x "$BIN_DIR/crane" || "$(mod_version "$BIN_DIR/crane" "$ggcr")" != "$wa
 	log "building crane ($ggcr $want, from go.mod) into .cache/bin"
 	go build -o "$BIN_DIR/crane" "$ggcr/cmd/crane" >&2
 fi
-if [[ ! -x "$BIN_DIR/oras" || "$(mod_version "$BIN_DIR/oras" oras.land/oras)" != "$ORAS_VERSION" ]]; then
-	log "installing oras $ORAS_VERSION into .cache/bin (go install; this takes a few minutes)"
-	GOBIN="$BIN_DIR" go install "oras.land/oras/cmd/oras@$ORAS_VERSION" >&2
-	got="$(mod_version "$BIN_DIR/oras" oras.land/oras)"
-	if [[ "$got" != "$ORAS_VERSION" ]]; then
-		log "error: installed oras reports version '${got:-unknown}', want $ORAS_VERSION"
+# go_install NAME MODULE PACKAGE VERSION: go install PACKAGE@VERSION into
+# .cache/bin unless NAME there already reports MODULE at VERSION.
+go_install() {
+	local name="$1" mod="$2" pkg="$3" version="$4" got
+	[[ -x "$BIN_DIR/$name" && "$(mod_version "$BIN_DIR/$name" "$mod")" == "$version" ]] && return 0
+	log "installing $name $version into .cache/bin (go install; this takes a few minutes)"
+	GOBIN="$BIN_DIR" go install "$pkg@$version" >&2
+	got="$(mod_version "$BIN_DIR/$name" "$mod")"
+	if [[ "$got" != "$version" ]]; then
+		log "error: installed $name reports version '${got:-unknown}', want $version"
 		exit 1
 	fi
-fi
+}
+go_install oras oras.land/oras oras.land/oras/cmd/oras "$ORAS_VERSION"
 
 # --- versitygw (store/s3_test.go, internal/s3test: a real S3 server) ---------
 # VersityGW's posix backend serves S3 on loopback from a directory.
 VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
-if [[ ! -x "$BIN_DIR/versitygw" || "$(mod_version "$BIN_DIR/versitygw" github.com/versity/versitygw)" != "$VERSITYGW_VERSION" ]]; then
-	log "installing versitygw $VERSITYGW_VERSION into .cache/bin (go install; this takes a few minutes)"
-	GOBIN="$BIN_DIR" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" >&2
-	got="$(mod_version "$BIN_DIR/versitygw" github.com/versity/versitygw)"
-	if [[ "$got" != "$VERSITYGW_VERSION" ]]; then
-		log "error: installed versitygw reports version '${got:-unknown}', want $VERSITYGW_VERSION"
-		exit 1
-	fi
-fi
+go_install versitygw github.com/versity/versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"

@@ -34,8 +34,12 @@ build:
 tools:
 	scripts/tools.sh
 
+# Packages whose code runs goroutines get the race detector too.
+RACE_PKGS := ./bundle/ ./verify/ ./publish/ ./store/ ./unpack/ ./images/
+
 test: tools
 	$(TOOLS_ENV) OFFKIT_REQUIRE_INTEROP=1 go test -count=1 -timeout 30m ./...
+	$(TOOLS_ENV) OFFKIT_REQUIRE_INTEROP=1 go test -race -count=1 -timeout 30m $(RACE_PKGS)
 	@# offkit must keep building where auditors and sites run it.
 	GOOS=darwin go build ./...
 	GOOS=windows go build ./...

@@ -2,9 +2,11 @@ package manifest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -362,7 +364,16 @@ var printer = message.NewPrinter(language.English)
 func schemaError(file string, ve *jsonschema.ValidationError, lines map[string]int) error {
 	leaf := ve
 	for len(leaf.Causes) > 0 {
-		leaf = leaf.Causes[0]
+		// An unknown field beside another error of the same object (a
+		// misspelt required field is also missing) is the one to report.
+		next := leaf.Causes[0]
+		for _, c := range leaf.Causes {
+			if _, ok := c.ErrorKind.(*kind.AdditionalProperties); ok && len(c.Causes) == 0 {
+				next = c
+				break
+			}
+		}
+		leaf = next
 	}
 	field := ""
 	for _, tok := range leaf.InstanceLocation {
@@ -381,7 +392,11 @@ func schemaError(file string, ve *jsonschema.ValidationError, lines map[string]i
 		} else {
 			field += "." + ap.Properties[0]
 		}
-		return &FieldError{File: file, Line: lines[field], Field: field, Err: malformed("unknown field")}
+		msg := "unknown field"
+		if near := nearest(ap.Properties[0], knownFields(leaf.SchemaURL)); near != "" {
+			msg += fmt.Sprintf("; did you mean %q?", near)
+		}
+		return &FieldError{File: file, Line: lines[field], Field: field, Err: malformed("%s", msg)}
 	}
 	msg := leaf.ErrorKind.LocalizedString(printer)
 	if _, ok := leaf.ErrorKind.(*kind.FalseSchema); ok {
@@ -399,4 +414,92 @@ func schemaError(file string, ve *jsonschema.ValidationError, lines map[string]i
 		msg = "unsafe path: absolute, or has a '.', '..' or empty element, a backslash or a trailing slash"
 	}
 	return &FieldError{File: file, Line: lines[field], Field: field, Err: malformed("%s", msg)}
+}
+
+// knownFields returns the names of the properties of the object schema at
+// schemaURL ("file:///.../kit.schema.json#/$defs/component"), one of the
+// embedded schemas, sorted; nil if it cannot be found.
+func knownFields(schemaURL string) []string {
+	loc, ptr, _ := strings.Cut(schemaURL, "#")
+	raw, err := schemas.Raw(path.Base(loc))
+	if err != nil {
+		return nil
+	}
+	var node any
+	if err := json.Unmarshal(raw, &node); err != nil {
+		return nil
+	}
+	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		if tok == "" {
+			continue
+		}
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		switch n := node.(type) {
+		case map[string]any:
+			node = n[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(n) {
+				return nil
+			}
+			node = n[i]
+		default:
+			return nil
+		}
+	}
+	obj, _ := node.(map[string]any)
+	props, _ := obj["properties"].(map[string]any)
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// nearest returns the name in known closest to the unknown name, if it is
+// close enough to be a likely misspelling: at most two edits (a swap of
+// two neighbouring letters is one), and at most one for every three
+// letters of name; a name differing only in case is nearest. "" if none
+// is.
+func nearest(name string, known []string) string {
+	best, bestD := "", 0
+	for _, k := range known {
+		d := editDistance(strings.ToLower(name), strings.ToLower(k))
+		if k == name || d > 2 || 3*d > len([]rune(name)) {
+			continue
+		}
+		if best == "" || d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// the insertions, deletions, substitutions and swaps of adjacent runes
+// that turn one into the other.
+func editDistance(a, b string) int {
+	x, y := []rune(a), []rune(b)
+	d := make([][]int, len(x)+1)
+	for i := range d {
+		d[i] = make([]int, len(y)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(x); i++ {
+		for j := 1; j <= len(y); j++ {
+			cost := 1
+			if x[i-1] == y[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(x)][len(y)]
 }

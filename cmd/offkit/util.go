@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -282,20 +281,6 @@ func openKit(ctx context.Context, path string) (io.ReadCloser, int64, error) {
 // The returned function stops it.
 func closeOnCancel(ctx context.Context, in io.Closer) func() bool {
 	return context.AfterFunc(ctx, func() { in.Close() })
-}
-
-// streamMemoryLimit is the soft limit on the Go heap for commands that
-// stream a kit (verify, unpack). Their live heap is the kit's head plus
-// fixed buffers (about 40 MiB of zstd frames in flight); without a limit
-// the collector lets the heap grow to twice that before collecting. A
-// larger head still works: the limit is soft.
-const streamMemoryLimit = 96 << 20
-
-// limitMemory applies streamMemoryLimit unless GOMEMLIMIT is set.
-func limitMemory() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(streamMemoryLimit)
-	}
 }
 
 // streamKit opens the kit at path and verifies it with opts, in one pass,

@@ -297,11 +297,26 @@ func (p *Policy) Evaluate(in Input) ([]Gate, error) {
 	return gates, nil
 }
 
-func roundAge(d time.Duration) time.Duration {
+// roundAge writes an age as people read one: "29d 0h", "2h 0m 1s",
+// "5m 3s", in the policy's own units (d, h, m, s).
+func roundAge(d time.Duration) string {
 	if d < 0 {
-		return 0
+		d = 0
 	}
-	return d.Round(time.Second)
+	s := int64(d.Round(time.Second) / time.Second)
+	days, h, m, sec := s/86400, s%86400/3600, s%3600/60, s%60
+	switch {
+	case days > 0:
+		if m == 0 && sec == 0 {
+			return fmt.Sprintf("%dd %dh", days, h)
+		}
+		return fmt.Sprintf("%dd %dh %dm %ds", days, h, m, sec)
+	case h > 0:
+		return fmt.Sprintf("%dh %dm %ds", h, m, sec)
+	case m > 0:
+		return fmt.Sprintf("%dm %ds", m, sec)
+	}
+	return fmt.Sprintf("%ds", sec)
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -436,7 +436,7 @@ func TestPolicy(t *testing.T) {
 			{0, ""},
 			{29 * 24 * time.Hour, ""},
 			{30 * 24 * time.Hour, ""},
-			{30*24*time.Hour + time.Second, "kit.maxAge: created 2023-11-14T22:13:20Z, 720h0m1s ago; policy allows at most 30d"},
+			{30*24*time.Hour + time.Second, "kit.maxAge: created 2023-11-14T22:13:20Z, 30d 0h 0m 1s ago; policy allows at most 30d"},
 			{-time.Minute, ""}, // a clock a little behind the builder's
 			{-policy.MaxSkew - time.Second, "kit.maxAge: created 2023-11-14T22:13:20Z, in the future (now 2023-11-14T22:08:19Z)"},
 			{-365 * 24 * time.Hour, "in the future"},

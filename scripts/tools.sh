@@ -46,6 +46,7 @@ command -v zstd >/dev/null 2>&1 || apt_pkgs+=(zstd)
 [[ -x /usr/bin/time ]] || apt_pkgs+=(time)
 [[ -x /usr/bin/docker-registry ]] || apt_pkgs+=(docker-registry)
 command -v curl >/dev/null 2>&1 || apt_pkgs+=(curl)
+command -v jq >/dev/null 2>&1 || apt_pkgs+=(jq)
 
 if ((${#apt_pkgs[@]})); then
 	if ! command -v apt-get >/dev/null 2>&1; then

@@ -51,8 +51,10 @@ lint:
 	@if go run $(STATICCHECK) -version >/dev/null 2>&1; then \
 		echo "go run $(STATICCHECK) ./..."; \
 		go run $(STATICCHECK) ./...; \
+	elif [[ -n "$${CI:-}" ]]; then \
+		echo "lint: staticcheck $(STATICCHECK_VERSION) cannot be fetched, and CI is set: that is a failure" >&2; exit 1; \
 	else \
-		echo "lint: staticcheck $(STATICCHECK_VERSION) unavailable; skipped" >&2; \
+		echo "lint: staticcheck $(STATICCHECK_VERSION) unavailable; skipped (set CI=1 to make this a failure)" >&2; \
 	fi
 
 # Discovers every Fuzz* target in every package and fuzzes each for FUZZTIME.

@@ -3,7 +3,6 @@ package images_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand"
 	"net/http"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/offkit/offkit/internal/testtool"
 )
 
 // toolTimeout bounds every cosign run.
@@ -104,14 +105,7 @@ type cosignCLI struct {
 // when OFFKIT_REQUIRE_INTEROP=1 or CI is set.
 func needCosign(t testing.TB) *cosignCLI {
 	t.Helper()
-	p, err := exec.LookPath("cosign")
-	if err != nil {
-		why := fmt.Sprintf("cosign is not on PATH (%v); 'make tools' installs it into .cache/bin", err)
-		if os.Getenv("OFFKIT_REQUIRE_INTEROP") == "1" || os.Getenv("CI") != "" {
-			t.Fatalf("%s; OFFKIT_REQUIRE_INTEROP=1 or CI is set", why)
-		}
-		t.Skipf("%s; test skipped (OFFKIT_REQUIRE_INTEROP=1 makes this a failure)", why)
-	}
+	p := testtool.Need(t, "cosign")
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/offkit/offkit/internal/registrytest"
+	"github.com/offkit/offkit/internal/testtool"
 )
 
 const ociTestRepo = "releases/concelier-lnm"
@@ -683,15 +684,7 @@ func TestNewOCI(t *testing.T) {
 // OFFKIT_REQUIRE_INTEROP=1 or CI is set.
 func needTool(t *testing.T, tool string) string {
 	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		why := fmt.Sprintf("%s is not on PATH (%v); 'make tools' installs it into .cache/bin", tool, err)
-		if os.Getenv("OFFKIT_REQUIRE_INTEROP") == "1" || os.Getenv("CI") != "" {
-			t.Fatalf("%s; OFFKIT_REQUIRE_INTEROP=1 or CI is set", why)
-		}
-		t.Skipf("%s; test skipped (OFFKIT_REQUIRE_INTEROP=1 makes this a failure)", why)
-	}
-	return p
+	return testtool.Need(t, tool)
 }
 
 // runTool runs a tool hermetically (its own HOME and DOCKER_CONFIG) and

@@ -16,6 +16,7 @@ import (
 
 	"github.com/offkit/offkit/bundle/bundletest"
 	"github.com/offkit/offkit/internal/registrytest"
+	"github.com/offkit/offkit/internal/testtool"
 	"github.com/offkit/offkit/internal/version"
 	"github.com/offkit/offkit/sign/signtest"
 )
@@ -109,14 +110,7 @@ func TestImageScripts(t *testing.T) {
 // or fails when OFFKIT_REQUIRE_INTEROP=1 or CI is set.
 func findCosign(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("cosign")
-	if err != nil {
-		if os.Getenv("OFFKIT_REQUIRE_INTEROP") == "1" || os.Getenv("CI") != "" {
-			t.Fatalf("cosign is not on PATH (%v); OFFKIT_REQUIRE_INTEROP=1 or CI is set", err)
-		}
-		t.Skipf("cosign is not on PATH (%v); 'make tools' installs it", err)
-	}
-	return p
+	return testtool.Need(t, "cosign")
 }
 
 // runCosign runs cosign hermetically in dir: its own HOME and TUF_ROOT.

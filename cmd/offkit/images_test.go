@@ -28,6 +28,7 @@ import (
 
 	"github.com/offkit/offkit/bundle/bundletest"
 	"github.com/offkit/offkit/internal/registrytest"
+	"github.com/offkit/offkit/internal/testtool"
 	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/sign"
 	"github.com/offkit/offkit/sign/signtest"
@@ -385,15 +386,7 @@ func catalog(t *testing.T, host string) []string {
 
 func cosignPath(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("cosign")
-	if err != nil {
-		why := fmt.Sprintf("cosign is not on PATH (%v); 'make tools' installs it into .cache/bin", err)
-		if os.Getenv("OFFKIT_REQUIRE_INTEROP") == "1" || os.Getenv("CI") != "" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
-	return p
+	return testtool.Need(t, "cosign")
 }
 
 func imagesRandom(t *testing.T, seed int64) v1.Image {

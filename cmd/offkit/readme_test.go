@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/offkit/offkit/internal/testtool"
 )
 
 // readmeSkip names the console examples of README.md that TestREADME does
@@ -88,12 +90,7 @@ func TestREADME(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exec.LookPath("jq"); err != nil {
-		if os.Getenv("OFFKIT_REQUIRE_INTEROP") == "1" {
-			t.Fatal("jq is not installed ('make tools' installs it); OFFKIT_REQUIRE_INTEROP=1")
-		}
-		t.Skip("jq is not installed ('make tools' installs it)")
-	}
+	testtool.Need(t, "jq")
 	work := t.TempDir()
 	if out, err := exec.Command("cp", "-r", filepath.Join(root, "testdata", "example")+"/.", work).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, out)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/bundle/bundletest"
+	"github.com/offkit/offkit/internal/testtool"
 	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/sign"
 	"github.com/offkit/offkit/sign/signtest"
@@ -65,10 +66,7 @@ func need(t testing.TB, tool string) string {
 
 func missing(t testing.TB, why string) {
 	t.Helper()
-	if os.Getenv("OFFKIT_REQUIRE_INTEROP") == "1" || os.Getenv("CI") != "" {
-		t.Fatalf("%s; interop tests need it, and OFFKIT_REQUIRE_INTEROP=1 or CI is set ('make tools' installs cosign)", why)
-	}
-	t.Skipf("%s; interop test skipped (OFFKIT_REQUIRE_INTEROP=1 makes this a failure)", why)
+	testtool.Missing(t, why)
 }
 
 // gnuTar returns GNU tar, checking that zstd, which it runs for .zst

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/offkit/offkit/internal/testtool"
 )
 
 // Binary is the registry executable, as the Debian package docker-registry
@@ -51,11 +53,7 @@ func Start(t testing.TB) string { t.Helper(); return New(t).Host }
 func New(t testing.TB) *Registry {
 	t.Helper()
 	if _, err := os.Stat(Binary); err != nil {
-		why := fmt.Sprintf("%s is missing (%v); 'make tools' installs the Debian package docker-registry", Binary, err)
-		if os.Getenv("OFFKIT_REQUIRE_INTEROP") == "1" || os.Getenv("CI") != "" {
-			t.Fatalf("%s; OFFKIT_REQUIRE_INTEROP=1 or CI is set", why)
-		}
-		t.Skipf("%s; test skipped (OFFKIT_REQUIRE_INTEROP=1 makes this a failure)", why)
+		testtool.Missing(t, fmt.Sprintf("%s is missing (%v); 'make tools' installs the Debian package docker-registry", Binary, err))
 	}
 	dir := t.TempDir()
 	// The port is chosen here and handed to the registry; another process

@@ -24,8 +24,9 @@ const (
 	MaxTrailer     = 1 << 20   // zero bytes accepted after the tar trailer
 )
 
-// ErrDigestMismatch reports a file whose content does not match its digest.
-var ErrDigestMismatch = fmt.Errorf("%w: digest mismatch", ErrCorrupt)
+// ErrDigestMismatch reports a file whose content does not match its digest:
+// the kit is corrupt (ErrCorrupt), and it wraps manifest.ErrDigestMismatch.
+var ErrDigestMismatch = fmt.Errorf("%w: %w", ErrCorrupt, manifest.ErrDigestMismatch)
 
 // Head is the metadata at the head of a kit, parsed and checked for
 // consistency: every file SHA256SUMS lists is a subject of the statement with

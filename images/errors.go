@@ -14,8 +14,9 @@ import (
 var ErrLayout = fmt.Errorf("%w: bad OCI image layout", manifest.ErrMalformed)
 
 // ErrDigestMismatch is wrapped when content read from a source, a registry
-// or a layout does not have the size and digest that named it.
-var ErrDigestMismatch = errors.New("content does not match its digest")
+// or a layout does not have the size and digest that named it. It is
+// manifest.ErrDigestMismatch, so one errors.Is finds every mismatch.
+var ErrDigestMismatch = manifest.ErrDigestMismatch
 
 // ErrSource is wrapped by errors about an image source that cannot be
 // carried: a malformed source string, an unsupported manifest, a platform

@@ -9,6 +9,12 @@ import (
 // follow the kit format: a bad spec, SHA256SUMS line, statement or envelope.
 var ErrMalformed = errors.New("malformed")
 
+// ErrDigestMismatch is wrapped by every error that reports content whose
+// size or digest is not the one that names it: a payload file against
+// SHA256SUMS, an image blob against its descriptor. It is defined here,
+// once; bundle and images wrap it.
+var ErrDigestMismatch = errors.New("digest mismatch")
+
 // ErrUnsafePath is wrapped by errors that reject a path which could escape
 // the kit root, collide with another path, or could not be represented
 // faithfully by GNU tar and sha256sum.

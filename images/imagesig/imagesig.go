@@ -20,10 +20,6 @@ import (
 	"github.com/offkit/offkit/images"
 )
 
-// ErrUntrusted is images.ErrUntrusted: no carried signature of the image
-// verifies with any of the given keys.
-var ErrUntrusted = images.ErrUntrusted
-
 // layoutRepository is the name under which a layout is shown to cosign.
 // The layout's transport answers for it without any network.
 const layoutRepository = "layout.offkit.invalid/image"
@@ -38,7 +34,7 @@ const layoutRepository = "layout.offkit.invalid/image"
 // transparency log is not consulted: an air-gapped site has none.
 //
 // It returns the indexes in keys of the keys that verified a signature,
-// or an error wrapping ErrUntrusted when none did.
+// or an error wrapping images.ErrUntrusted when none did.
 func VerifySignatures(ctx context.Context, l *images.Layout, digest v1.Hash, keys []crypto.PublicKey) ([]int, error) {
 	return verify(ctx, l, images.RoleSignature, digest, keys)
 }
@@ -61,7 +57,7 @@ func verify(ctx context.Context, l *images.Layout, role images.Role, digest v1.H
 		found = found || e.Role == role
 	}
 	if !found {
-		return nil, fmt.Errorf("%w: the layout carries no cosign %s of %s", ErrUntrusted, role, digest)
+		return nil, fmt.Errorf("%w: the layout carries no cosign %s of %s", images.ErrUntrusted, role, digest)
 	}
 	repo, err := name.NewRepository(layoutRepository)
 	if err != nil {
@@ -99,7 +95,7 @@ func verify(ctx context.Context, l *images.Layout, role images.Role, digest v1.H
 	}
 	if len(verified) == 0 {
 		return nil, fmt.Errorf("%w: no cosign %s of %s carried in the layout verifies with the %d key(s) given: %w",
-			ErrUntrusted, role, digest, len(keys), errors.Join(errs...))
+			images.ErrUntrusted, role, digest, len(keys), errors.Join(errs...))
 	}
 	return verified, nil
 }

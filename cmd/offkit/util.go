@@ -6,28 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/offkit/offkit/internal/fsutil"
 	"github.com/offkit/offkit/store"
 	"github.com/offkit/offkit/verify"
 )
 
-// atomicFile is an output file that appears at its path only when Commit
-// succeeds; until then it is a hidden temporary file beside it, removed by
-// Abort. A failed command therefore never leaves partial output.
-type atomicFile struct {
-	*os.File
-	path      string
-	done      bool
-	noReplace bool // Commit fails if path exists by then
-}
+// atomicFile is an output that appears only when Commit succeeds
+// (internal/fsutil); the command line words its errors.
+type atomicFile struct{ *fsutil.AtomicFile }
 
 // refuseExisting refuses to write path if it exists, unless force: build
 // and sign, like keygen, replace an existing output only with --force.
@@ -49,90 +42,31 @@ func errExists(path string) error {
 // refused now if it does, and Commit fails, leaving it as it is, if it has
 // appeared by then.
 func createNew(path string, perm os.FileMode) (*atomicFile, error) {
-	if err := refuseExisting(path, false); err != nil {
-		return nil, err
+	f, err := fsutil.CreateNew(path, perm)
+	if errors.Is(err, fsutil.ErrExists) {
+		return nil, errExists(path)
 	}
-	f, err := createAtomic(path, perm)
 	if err != nil {
 		return nil, err
 	}
-	f.noReplace = true
-	return f, nil
+	return &atomicFile{f}, nil
 }
 
 func createAtomic(path string, perm os.FileMode) (*atomicFile, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := fsutil.CreateAtomic(path, perm)
 	if err != nil {
-		return nil, outputError(path, dir, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(f.Name())
 		return nil, err
 	}
-	return &atomicFile{File: f, path: path}, nil
+	return &atomicFile{f}, nil
 }
 
-// outputError reports the failure err to create the temporary file for
-// path in dir as a failure to write path, the name the user gave, not the
-// temporary file's.
-func outputError(path, dir string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot write %s: directory %s does not exist", path, filepath.Clean(dir))
-	}
-	return fmt.Errorf("cannot write %s: %w", path, err)
-}
-
+// Commit moves the file into place (fsutil.AtomicFile.Commit).
 func (a *atomicFile) Commit() error {
-	if err := a.File.Sync(); err != nil {
-		a.Abort()
-		return err
+	err := a.AtomicFile.Commit()
+	if errors.Is(err, fsutil.ErrExists) {
+		return errExists(a.Path())
 	}
-	if err := a.File.Close(); err != nil {
-		a.Abort()
-		return err
-	}
-	if a.noReplace {
-		// A hard link fails if path exists, where a rename would replace it.
-		err := os.Link(a.File.Name(), a.path)
-		switch {
-		case err == nil:
-			a.Abort() // removes the temporary name only
-			return nil
-		case errors.Is(err, fs.ErrExist):
-			a.Abort()
-			return errExists(a.path)
-		}
-		// No hard links here (some file systems): check, then rename.
-		if _, err := os.Lstat(a.path); err == nil {
-			a.Abort()
-			return errExists(a.path)
-		}
-	}
-	if err := os.Rename(a.File.Name(), a.path); err != nil {
-		a.Abort()
-		return err
-	}
-	a.done = true
-	return nil
-}
-
-// Abort removes the temporary file; it is a no-op after Commit.
-func (a *atomicFile) Abort() {
-	if a.done {
-		return
-	}
-	a.done = true
-	a.File.Close()
-	os.Remove(a.File.Name())
+	return err
 }
 
 // password returns the key password: COSIGN_PASSWORD if set (even empty),

@@ -12,7 +12,7 @@ import (
 func placePortable(from, to string, force bool) error {
 	if _, err := os.Lstat(to); err == nil {
 		if !force {
-			return fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+			return fmt.Errorf("%s: %w", to, ErrExists)
 		}
 		return replace(from, to)
 	}

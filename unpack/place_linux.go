@@ -18,7 +18,7 @@ func place(from, to string, force bool) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, unix.EEXIST) && !force:
-		return fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+		return fmt.Errorf("%s: %w", to, ErrExists)
 	case errors.Is(err, unix.EEXIST):
 		if err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_EXCHANGE); err == nil {
 			return nil

@@ -182,7 +182,7 @@ func (u *Unpacker) Start(h *bundle.Head) error {
 	u.kitRoot = h.Root
 	u.mtime, _ = h.Manifest.CreatedTime()
 	if _, err := os.Lstat(filepath.Join(u.dir, u.kitRoot)); err == nil && !u.opts.Force {
-		return fmt.Errorf("%s: %w (use --force to replace it)", filepath.Join(u.dir, u.kitRoot), ErrExists)
+		return fmt.Errorf("%s: %w", filepath.Join(u.dir, u.kitRoot), ErrExists)
 	}
 	if err := os.Mkdir(filepath.Join(u.staging, u.kitRoot), 0o755); err != nil {
 		return err

@@ -53,10 +53,10 @@ type RollbackError struct {
 
 func (e *RollbackError) Error() string {
 	if e.SameVersion {
-		return fmt.Sprintf("rollback protection: %s %s was accepted before with a different signed statement (%s); a kit's content may not change under one version (--allow-downgrade overrides)",
+		return fmt.Sprintf("rollback protection: %s %s was accepted before with a different signed statement (%s); a kit's content may not change under one version",
 			e.Name, e.Version, e.Previous.Statement)
 	}
-	return fmt.Sprintf("rollback protection: %s %s is older than %s, the highest version accepted on %s (--allow-downgrade overrides)",
+	return fmt.Sprintf("rollback protection: %s %s is older than %s, the highest version accepted on %s",
 		e.Name, e.Version, e.Previous.Version, e.Previous.Accepted)
 }
 

@@ -145,7 +145,7 @@ func TestState(t *testing.T) {
 	// An older kit: refused, record unchanged.
 	v110 := kitOf(t, "demo", "1.1.0", a)
 	rep, err = run(v110, false)
-	wantRollback(rep, err, false, "rollback protection: demo 1.1.0 is older than 1.2.0, the highest version accepted on "+want.Accepted+" (--allow-downgrade overrides)")
+	wantRollback(rep, err, false, "rollback protection: demo 1.1.0 is older than 1.2.0, the highest version accepted on "+want.Accepted+"")
 	if _, data := readRecord(t, dir); !bytes.Equal(data, first) {
 		t.Errorf("record changed by a refused kit:\n%s", data)
 	}
@@ -156,7 +156,7 @@ func TestState(t *testing.T) {
 	if !rep.State.AllowDowngrade || rep.State.Previous == nil || rep.State.Previous.Version != "1.2.0" {
 		t.Errorf("state report = %+v", rep.State)
 	}
-	if ch := checkOf(rep, "rollback"); ch == nil || ch.Detail != "downgrade from 1.2.0 allowed by --allow-downgrade" {
+	if ch := checkOf(rep, "rollback"); ch == nil || ch.Detail != "downgrade from 1.2.0 allowed (a deliberate rollback)" {
 		t.Errorf("rollback check = %+v", ch)
 	}
 	if _, data := readRecord(t, dir); !bytes.Equal(data, first) {

@@ -325,12 +325,12 @@ func TestPins(t *testing.T) {
 		{"name matches", demo, "demo", "", "", ""},
 		{"version matches", demo, "", "1.2.3", "", ""},
 		{"both match", demo, "demo", "1.2.3", "", ""},
-		{"another kit's name", evil, "demo", "", `pinned identity: name is "evil", --name requires "demo"`, ""},
-		{"another kit's name, version matches", evil, "demo", "1.2.3", `name is "evil", --name requires "demo"`, ""},
-		{"another version", newer, "demo", "1.2.3", `pinned identity: version is "1.2.4", --version requires "1.2.3"`, ""},
-		{"version prefix", demo, "", "1.2", `version is "1.2.3", --version requires "1.2"`, ""},
-		{"both wrong", evil, "demo", "2.0.0", `name is "evil", --name requires "demo"; version is "1.2.3", --version requires "2.0.0"`, ""},
-		{"name case", demo, "Demo", "", `--name requires "Demo"`, ""},
+		{"another kit's name", evil, "demo", "", `pinned identity: name is "evil", pinned to "demo"`, ""},
+		{"another kit's name, version matches", evil, "demo", "1.2.3", `name is "evil", pinned to "demo"`, ""},
+		{"another version", newer, "demo", "1.2.3", `pinned identity: version is "1.2.4", pinned to "1.2.3"`, ""},
+		{"version prefix", demo, "", "1.2", `version is "1.2.3", pinned to "1.2"`, ""},
+		{"both wrong", evil, "demo", "2.0.0", `name is "evil", pinned to "demo"; version is "1.2.3", pinned to "2.0.0"`, ""},
+		{"name case", demo, "Demo", "", `pinned to "Demo"`, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

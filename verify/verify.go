@@ -491,10 +491,10 @@ func trust(cfg *config, h *bundle.Head, stmt string, rep *Report) error {
 	if cfg.name != "" || cfg.version != "" {
 		var bad []string
 		if cfg.name != "" && m.Name != cfg.name {
-			bad = append(bad, fmt.Sprintf("name is %q, --name requires %q", m.Name, cfg.name))
+			bad = append(bad, fmt.Sprintf("name is %q, pinned to %q", m.Name, cfg.name))
 		}
 		if cfg.version != "" && m.Version != cfg.version {
-			bad = append(bad, fmt.Sprintf("version is %q, --version requires %q", m.Version, cfg.version))
+			bad = append(bad, fmt.Sprintf("version is %q, pinned to %q", m.Version, cfg.version))
 		}
 		err = nil
 		if bad != nil {
@@ -538,7 +538,7 @@ func rollbackOK(prev *Record, version string, allow bool) string {
 	case prev == nil:
 		return "no version of this kit accepted before"
 	case allow && manifest.CompareVersions(version, prev.Version) < 0:
-		return fmt.Sprintf("downgrade from %s allowed by --allow-downgrade", prev.Version)
+		return fmt.Sprintf("downgrade from %s allowed (a deliberate rollback)", prev.Version)
 	}
 	return fmt.Sprintf("not older than %s, the highest version accepted", prev.Version)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/internal/version"
 	"github.com/offkit/offkit/manifest"
+	"github.com/offkit/offkit/unpack"
 	"github.com/offkit/offkit/verify"
 )
 
@@ -183,6 +184,11 @@ func hints(err error) []string {
 		return he.hints
 	case errors.As(err, &ue):
 		return []string{"run 'offkit help' or 'offkit COMMAND --help'"}
+	case errors.Is(err, unpack.ErrExists):
+		return []string{"use --force to replace it (atomically)"}
+	case errors.As(err, new(*verify.RollbackError)):
+		return []string{"--allow-downgrade accepts it, for a deliberate rollback",
+			"the kit is not acceptable here: see the FAIL lines above; do not use it unless your release process says otherwise"}
 	case errors.Is(err, verify.ErrUntrusted):
 		return []string{"the kit is not acceptable here: see the FAIL lines above; do not use it unless your release process says otherwise"}
 	case errors.Is(err, bundle.ErrUnknownFormat):

@@ -247,8 +247,19 @@ func TestThreshold(t *testing.T) {
 			}
 		}
 		_, err := verifyKit(ab, verify.WithKeys(verifiers(a, a, b)...), verify.WithThreshold(3))
-		if err == nil || !strings.Contains(err.Error(), "more than the 2 trusted key(s)") {
-			t.Errorf("err = %v", err)
+		var ce *verify.ConfigError
+		if !errors.As(err, &ce) || ce.Field != "threshold" || ce.Keys != 2 || !strings.Contains(err.Error(), "the 2 distinct trusted key(s)") {
+			t.Errorf("err = %v, want a ConfigError on the threshold with 2 keys", err)
+		}
+		// CheckOptions says the same without a kit.
+		if err := verify.CheckOptions(verify.WithKeys(verifiers(a, a, b)...), verify.WithThreshold(3)); !errors.As(err, &ce) || ce.Field != "threshold" {
+			t.Errorf("CheckOptions: %v", err)
+		}
+		if err := verify.CheckOptions(verify.WithThreshold(1)); !errors.As(err, &ce) || ce.Field != "keys" {
+			t.Errorf("CheckOptions without keys: %v", err)
+		}
+		if err := verify.CheckOptions(verify.WithKeys(verifiers(a, b)...), verify.WithThreshold(2)); err != nil {
+			t.Errorf("CheckOptions of a good configuration: %v", err)
 		}
 	})
 }

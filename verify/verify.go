@@ -138,7 +138,7 @@ func WithKeys(keys ...*sign.Verifier) Option {
 func WithThreshold(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > manifest.MaxSignatures {
-			return fmt.Errorf("threshold %d: must be between 1 and %d", n, manifest.MaxSignatures)
+			return &ConfigError{Field: "threshold", Why: fmt.Sprintf("threshold %d must be between 1 and %d", n, manifest.MaxSignatures)}
 		}
 		c.threshold = n
 		return nil
@@ -247,11 +247,33 @@ func interrupted(ctx context.Context) error {
 	return fmt.Errorf("interrupted: %w", ctx.Err())
 }
 
-func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
+// ConfigError is a verification configuration that cannot be used, found
+// before any kit is read: no trusted key, a threshold out of range. Field
+// names the option ("keys", "threshold"); the command line words it as
+// its flags.
+type ConfigError struct {
+	Field string
+	Keys  int // the distinct trusted keys, keys and policy's together
+	Why   string
+}
+
+func (e *ConfigError) Error() string { return "verify: " + e.Why }
+
+// CheckOptions validates opts as Verify will, without a kit: the one place
+// the trust configuration's rules are. It returns a *ConfigError, or the
+// error of an option that does not apply.
+func CheckOptions(opts ...Option) error {
+	_, _, err := configure(opts)
+	return err
+}
+
+// configure applies opts and checks the result; keys are the distinct
+// trusted keys, given and from the policy.
+func configure(opts []Option) (config, []*sign.Verifier, error) {
 	cfg := config{threshold: 1, now: time.Now}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
-			return err
+			return cfg, nil, err
 		}
 	}
 	keys := cfg.keys
@@ -260,10 +282,19 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 	}
 	keys = dedupKeys(keys)
 	if len(keys) == 0 {
-		return errors.New("verify: no trusted keys given")
+		return cfg, nil, &ConfigError{Field: "keys", Why: "no trusted keys given"}
 	}
-	if cfg.threshold > len(keys) {
-		return fmt.Errorf("verify: threshold %d is more than the %d trusted key(s) given", cfg.threshold, len(keys))
+	if cfg.threshold < 1 || cfg.threshold > len(keys) {
+		return cfg, nil, &ConfigError{Field: "threshold", Keys: len(keys),
+			Why: fmt.Sprintf("threshold %d must be between 1 and the %d distinct trusted key(s)", cfg.threshold, len(keys))}
+	}
+	return cfg, keys, nil
+}
+
+func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
+	cfg, keys, err := configure(opts)
+	if err != nil {
+		return err
 	}
 	rep.Trust = TrustInfo{Threshold: cfg.threshold, TrustedSigners: []string{}, Name: cfg.name, Version: cfg.version}
 	for _, k := range keys {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -122,14 +123,20 @@ func (t *trustFlags) options() ([]verify.Option, error) {
 			}
 		}
 	}
-	nkeys := len(distinct)
-	if nkeys == 0 {
-		return nil, usageError{fmt.Errorf("no trusted keys: give --key PUB, or a --policy with trust.keys")}
-	}
-	if t.threshold < 1 || t.threshold > nkeys {
-		return nil, usageError{fmt.Errorf("--threshold %d: must be between 1 and the number of distinct trusted keys (%d)", t.threshold, nkeys)}
-	}
 	opts = append(opts, verify.WithThreshold(t.threshold), verify.WithName(t.name), verify.WithVersion(t.version))
+	// verify's rules, checked before any kit is opened, worded as flags.
+	var ce *verify.ConfigError
+	if err := verify.CheckOptions(opts...); errors.As(err, &ce) {
+		switch ce.Field {
+		case "keys":
+			return nil, usageError{fmt.Errorf("no trusted keys: give --key PUB, or a --policy with trust.keys")}
+		case "threshold":
+			return nil, usageError{fmt.Errorf("--threshold %d: must be between 1 and the number of distinct trusted keys (%d)", t.threshold, len(distinct))}
+		}
+		return nil, usageError{err}
+	} else if err != nil {
+		return nil, usageError{err}
+	}
 	if t.allowDowngrade && t.stateDir == "" {
 		return nil, usageError{fmt.Errorf("--allow-downgrade needs --state-dir")}
 	}

@@ -12,7 +12,9 @@
 #   BENCH_IMAGE_SIZE  size of the generated image's big layer for
 #                     internal/genimage (default 1GiB; e.g. 64MiB)
 #   BENCH_PUBLISH     set to 0 to skip publish/pull through S3 and a directory
-#   BENCH_ONLY  set to "images" or "publish" to run only those measurements
+#   BENCH_MANY        set to 0 to skip the many-file samples (-shape many, and
+#                     -shape tiny with BENCH_TINY_FILES files, default 200000)
+#   BENCH_ONLY  set to "images", "publish" or "many" to run only those measurements
 #   OFFKIT      offkit binary (default bin/offkit)
 #   COSIGN      cosign binary (default .cache/bin/cosign)
 #
@@ -35,6 +37,7 @@ BENCH_IMAGES="${BENCH_IMAGES:-1}"
 BENCH_IMAGE_SIZE="${BENCH_IMAGE_SIZE:-1GiB}"
 BENCH_ONLY="${BENCH_ONLY:-}"
 BENCH_PUBLISH="${BENCH_PUBLISH:-1}"
+BENCH_MANY="${BENCH_MANY:-1}"
 OFFKIT="${OFFKIT:-$ROOT/bin/offkit}"
 COSIGN="${COSIGN:-$ROOT/.cache/bin/cosign}"
 TIME=/usr/bin/time
@@ -48,10 +51,11 @@ note() { printf 'bench.sh: %s\n' "$*" >&2; }
 [[ -x "$TIME" ]] || die "$TIME not found (run: make tools)"
 command -v zstd >/dev/null || die "zstd not found (run: make tools)"
 [[ "$BENCH_RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
-[[ -z "$BENCH_ONLY" || "$BENCH_ONLY" == images || "$BENCH_ONLY" == publish ]] || die "BENCH_ONLY must be empty, \"images\" or \"publish\""
+[[ -z "$BENCH_ONLY" || "$BENCH_ONLY" == images || "$BENCH_ONLY" == publish || "$BENCH_ONLY" == many ]] || die "BENCH_ONLY must be empty, \"images\", \"publish\" or \"many\""
 [[ "$BENCH_ONLY" != images || "$BENCH_IMAGES" != 0 ]] || die "BENCH_ONLY=images with BENCH_IMAGES=0 measures nothing"
-[[ "$BENCH_ONLY" != publish ]] || BENCH_IMAGES=0
-[[ "$BENCH_ONLY" != images ]] || BENCH_PUBLISH=0
+[[ "$BENCH_ONLY" != publish && "$BENCH_ONLY" != many ]] || BENCH_IMAGES=0
+[[ "$BENCH_ONLY" != images && "$BENCH_ONLY" != many ]] || BENCH_PUBLISH=0
+[[ "$BENCH_ONLY" != images && "$BENCH_ONLY" != publish ]] || BENCH_MANY=0
 if [[ "$BENCH_IMAGES" != 0 ]]; then
 	[[ -x /usr/bin/docker-registry ]] || die "/usr/bin/docker-registry not found (run: make tools)"
 	command -v curl >/dev/null || die "curl not found"
@@ -79,6 +83,8 @@ WORK="$(mktemp -d "$ROOT/.cache/bench/work.XXXXXX")"
 trap 'registry_stop; s3_stop; rm -rf "$WORK"' EXIT
 # shellcheck source=scripts/bench_publish.sh
 source "$ROOT/scripts/bench_publish.sh"
+# shellcheck source=scripts/bench_many.sh
+source "$ROOT/scripts/bench_many.sh"
 registry_stop() {
 	local f="${BENCH_WORK:-$WORK}/registry.pid" pid
 	[[ -f "$f" ]] || return 0
@@ -279,6 +285,12 @@ if [[ "$BENCH_ONLY" == images ]]; then
 	images_report
 	exit 0
 fi
+if [[ "$BENCH_ONLY" == many ]]; then
+	many_measure many -shape many -size "$BENCH_SIZE"
+	many_measure tiny -shape tiny -files "$BENCH_TINY_FILES"
+	many_report
+	exit 0
+fi
 if [[ "$BENCH_ONLY" == publish ]]; then
 	note "publish: building the sample kit and a one-file 1 GiB kit (not measured)"
 	"$OFFKIT" build "$SAMPLE/kit.yaml" -o "$WORK/kit.tar.zst" --key "$WORK/bench.key" -q >/dev/null 2>&1 || die "build failed"
@@ -383,6 +395,12 @@ if [[ "$BENCH_PUBLISH" != 0 ]]; then
 fi
 rm -f "$WORK/one.tar.zst"
 
+# --- many files ---------------------------------------------------------------
+if [[ "$BENCH_MANY" != 0 ]]; then
+	many_measure many -shape many -size "$BENCH_SIZE"
+	many_measure tiny -shape tiny -files "$BENCH_TINY_FILES"
+fi
+
 # --- container images ------------------------------------------------------
 if [[ "$BENCH_IMAGES" != 0 ]]; then
 	images_measure
@@ -412,6 +430,9 @@ printf 'time offkit unpack / tar --zstd -x           : %sx (--no-sync %sx; again
 printf 'peak RSS MiB, one 1 GiB file / example kit: verify %s / %s, unpack %s / %s\n' \
 	"$FLAT_VERIFY_BIG" "$FLAT_VERIFY_SMALL" "$FLAT_UNPACK_BIG" "$FLAT_UNPACK_SMALL"
 
+if [[ "$BENCH_MANY" != 0 ]]; then
+	many_report
+fi
 if [[ "$BENCH_PUBLISH" != 0 ]]; then
 	publish_report
 fi

@@ -14,6 +14,7 @@ import (
 
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/images"
+	"github.com/offkit/offkit/internal/ui"
 	"github.com/offkit/offkit/internal/version"
 	"github.com/offkit/offkit/manifest"
 	"github.com/offkit/offkit/sign"
@@ -96,7 +97,7 @@ records the digest. Layers are streamed into the kit, not stored on disk.`,
 				opts = append(opts, bundle.WithImages(imgs.Plan, imgs.Refs))
 			}
 			if len(keys) > 0 {
-				pw, err := password(false)
+				pw, err := ui.Password(false)
 				if err != nil {
 					return err
 				}
@@ -108,8 +109,8 @@ records the digest. Layers are streamed into the kit, not stored on disk.`,
 					opts = append(opts, bundle.WithSigner(s))
 				}
 			}
-			p := newProgress("building", quiet || asJSON)
-			opts = append(opts, bundle.WithProgress(p.update))
+			p := ui.NewProgress("building", quiet || asJSON)
+			opts = append(opts, bundle.WithProgress(p.Update))
 			create := createNew
 			if force {
 				create = createAtomic
@@ -120,7 +121,7 @@ records the digest. Layers are streamed into the kit, not stored on disk.`,
 			}
 			defer f.Abort()
 			head, err := bundle.Build(cmd.Context(), f, spec, filepath.Dir(a[0]), opts...)
-			p.finish()
+			p.Finish()
 			if err != nil {
 				return fmt.Errorf("build %s: %w", a[0], err)
 			}
@@ -202,7 +203,7 @@ func printResult(cmd *cobra.Command, r *bundle.Result, asJSON bool) error {
 	if n := len(r.Kit.Images); n > 0 {
 		imgs = fmt.Sprintf(", %d image(s)", n)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Built %s: %s, %d file(s), %s%s, %s\n", r.Output, r.Kit.Root, m.FileCount, human(m.TotalSize), imgs, state)
+	fmt.Fprintf(cmd.OutOrStdout(), "Built %s: %s, %d file(s), %s%s, %s\n", r.Output, r.Kit.Root, m.FileCount, ui.Human(m.TotalSize), imgs, state)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/internal/ui"
 	"github.com/offkit/offkit/store"
 )
 
@@ -82,7 +83,7 @@ func renderInspection(w io.Writer, in *bundle.Inspection) {
 	}
 	fmt.Fprintf(w, "Created:     %s by %s %s\n", m.Created, m.Tool.Name, m.Tool.Version)
 	fmt.Fprintf(w, "Archive:     %s/, %s, format v%d\n", in.Root, in.Compression, m.FormatVersion)
-	fmt.Fprintf(w, "Payload:     %d file(s), %s\n", m.FileCount, human(m.TotalSize))
+	fmt.Fprintf(w, "Payload:     %d file(s), %s\n", m.FileCount, ui.Human(m.TotalSize))
 	if len(m.Labels) > 0 {
 		keys := make([]string, 0, len(m.Labels))
 		for k := range m.Labels {
@@ -96,7 +97,7 @@ func renderInspection(w io.Writer, in *bundle.Inspection) {
 	}
 	fmt.Fprintln(w, "Components:")
 	for _, c := range m.Components {
-		state := fmt.Sprintf("%d file(s), %s", len(c.Files), human(c.Size))
+		state := fmt.Sprintf("%d file(s), %s", len(c.Files), ui.Human(c.Size))
 		switch {
 		case c.Pending:
 			state = "PENDING (declared, not delivered)"
@@ -109,7 +110,7 @@ func renderInspection(w io.Writer, in *bundle.Inspection) {
 		}
 	}
 	if m.Images != nil {
-		fmt.Fprintf(w, "Images:      %d image(s) in one OCI layout at %s/: %d file(s), %s\n", len(in.Images), m.Images.Path, len(m.Images.Files), human(m.Images.Size))
+		fmt.Fprintf(w, "Images:      %d image(s) in one OCI layout at %s/: %d file(s), %s\n", len(in.Images), m.Images.Path, len(m.Images.Files), ui.Human(m.Images.Size))
 		for _, im := range in.Images {
 			fmt.Fprintf(w, "  %s\n", im.Component)
 			fmt.Fprintf(w, "    reference:  %s\n", im.Reference)

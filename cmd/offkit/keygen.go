@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/offkit/offkit/internal/ui"
 	"github.com/offkit/offkit/sign"
 )
 
@@ -30,7 +31,7 @@ work with offkit, and these work with cosign.`,
 					}
 				}
 			}
-			pw, err := password(true)
+			pw, err := ui.Password(true)
 			if err != nil {
 				return err
 			}

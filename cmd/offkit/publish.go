@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/internal/ui"
 	"github.com/offkit/offkit/publish"
 	"github.com/offkit/offkit/sign"
 	"github.com/offkit/offkit/store"
@@ -68,7 +69,7 @@ so and exits 0; a different kit under the same name and version is refused
 			}
 			var signer *sign.Signer
 			if recordKey != "" {
-				pw, err := password(false)
+				pw, err := ui.Password(false)
 				if err != nil {
 					return err
 				}
@@ -87,10 +88,10 @@ so and exits 0; a different kit under the same name and version is refused
 			}
 			defer in.Close()
 			defer closeOnCancel(ctx, in)()
-			p := newProgress("publishing", quiet || asJSON)
-			res, err := publish.Publish(ctx, &countingReader{r: in, total: size, p: p}, st,
+			p := ui.NewProgress("publishing", quiet || asJSON)
+			res, err := publish.Publish(ctx, &ui.CountingReader{R: in, Total: size, P: p}, st,
 				recordFunc(ctx, &t, signer, time.Now), opts...)
-			p.finish()
+			p.Finish()
 			if err != nil {
 				res.Error = err.Error()
 			}
@@ -106,7 +107,7 @@ so and exits 0; a different kit under the same name and version is refused
 			}
 			switch {
 			case err != nil && res.Published:
-				fmt.Fprintf(w, "Published %s: %s, %s, sha256:%s; its release record was not\n", res.URL, res.File, human(res.Size), res.SHA256)
+				fmt.Fprintf(w, "Published %s: %s, %s, sha256:%s; its release record was not\n", res.URL, res.File, ui.Human(res.Size), res.SHA256)
 			case err != nil && res.Verify != nil && res.Verify.Error == "":
 				// Verified, then the upload failed or was interrupted.
 				fmt.Fprintln(w, "FAILED: nothing was published")
@@ -114,7 +115,7 @@ so and exits 0; a different kit under the same name and version is refused
 			case res.AlreadyPublished:
 				fmt.Fprintf(w, "Already published: %s (%s, the same SHA-256 %s)\n", res.URL, res.File, res.SHA256)
 			default:
-				fmt.Fprintf(w, "Published %s: %s, %s, sha256:%s\n", res.URL, res.File, human(res.Size), res.SHA256)
+				fmt.Fprintf(w, "Published %s: %s, %s, sha256:%s\n", res.URL, res.File, ui.Human(res.Size), res.SHA256)
 			}
 			if err == nil && res.Record {
 				fmt.Fprintf(w, "Release record: %s/%s\n", res.URL, store.RecordFile(res.Name, res.Version))
@@ -249,7 +250,7 @@ func renderList(w io.Writer, kits []store.Release) {
 		if k.Record {
 			rec = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Name, k.Version, human(k.Size), k.Modified.UTC().Format("2006-01-02T15:04:05Z"), rec, k.URL)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Name, k.Version, ui.Human(k.Size), k.Modified.UTC().Format("2006-01-02T15:04:05Z"), rec, k.URL)
 	}
 	tw.Flush()
 }

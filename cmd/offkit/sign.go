@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/offkit/offkit/bundle"
+	"github.com/offkit/offkit/internal/ui"
 	"github.com/offkit/offkit/sign"
 )
 
@@ -42,7 +43,7 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 			if err := refuseExisting(out, force); err != nil {
 				return err
 			}
-			pw, err := password(false)
+			pw, err := ui.Password(false)
 			if err != nil {
 				return err
 			}
@@ -59,7 +60,7 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 			if err != nil {
 				return err
 			}
-			p := newProgress("signing", quiet || asJSON)
+			p := ui.NewProgress("signing", quiet || asJSON)
 			create := createNew
 			if force {
 				create = createAtomic
@@ -69,8 +70,8 @@ Sign only kits you have inspected: a signature says you vouch for the content.`,
 				return err
 			}
 			defer f.Abort()
-			head, err := bundle.Sign(cmd.Context(), f, &countingReader{r: in, total: fi.Size(), p: p}, s, bundle.WithLevel(level))
-			p.finish()
+			head, err := bundle.Sign(cmd.Context(), f, &ui.CountingReader{R: in, Total: fi.Size(), P: p}, s, bundle.WithLevel(level))
+			p.Finish()
 			if err != nil {
 				return fmt.Errorf("sign %s: %w", a[0], err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/offkit/offkit/internal/ui"
 	"github.com/offkit/offkit/policy"
 	"github.com/offkit/offkit/sign"
 	"github.com/offkit/offkit/verify"
@@ -176,7 +177,7 @@ const (
 func renderReport(w io.Writer, kit string, r *verify.Report, op string) {
 	w = printableWriter{w}
 	if r.Kit != nil {
-		fmt.Fprintf(w, "Kit %s: %s %s, created %s, %d file(s), %s, %s\n", kit, r.Kit.Name, r.Kit.Version, r.Kit.Created, r.Kit.Files, human(r.Kit.Bytes), r.Kit.Compression)
+		fmt.Fprintf(w, "Kit %s: %s %s, created %s, %d file(s), %s, %s\n", kit, r.Kit.Name, r.Kit.Version, r.Kit.Created, r.Kit.Files, ui.Human(r.Kit.Bytes), r.Kit.Compression)
 	}
 	for _, c := range r.Checks {
 		mark := "ok  "

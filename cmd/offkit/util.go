@@ -7,13 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"sync"
-	"time"
-
-	"golang.org/x/term"
 
 	"github.com/offkit/offkit/internal/fsutil"
+	"github.com/offkit/offkit/internal/ui"
 	"github.com/offkit/offkit/store"
 	"github.com/offkit/offkit/verify"
 )
@@ -69,111 +65,11 @@ func (a *atomicFile) Commit() error {
 	return err
 }
 
-// password returns the key password: COSIGN_PASSWORD if set (even empty),
-// else a prompt on the terminal, confirmed when confirm is true.
-func password(confirm bool) ([]byte, error) {
-	if p, ok := os.LookupEnv("COSIGN_PASSWORD"); ok {
-		return []byte(p), nil
-	}
-	fd := int(os.Stdin.Fd())
-	if !term.IsTerminal(fd) {
-		return nil, errors.New("no password: set COSIGN_PASSWORD (standard input is not a terminal to prompt on)")
-	}
-	fmt.Fprint(os.Stderr, "Enter password for private key: ")
-	p, err := term.ReadPassword(fd)
-	fmt.Fprintln(os.Stderr)
-	if err != nil {
-		return nil, err
-	}
-	if confirm {
-		fmt.Fprint(os.Stderr, "Enter password for private key again: ")
-		q, err := term.ReadPassword(fd)
-		fmt.Fprintln(os.Stderr)
-		if err != nil {
-			return nil, err
-		}
-		if string(p) != string(q) {
-			return nil, errors.New("passwords do not match")
-		}
-	}
-	return p, nil
-}
-
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
-}
-
-// progress prints a one-line progress meter on stderr when stderr is a
-// terminal, at most ten times a second, and nothing otherwise.
-type progress struct {
-	label string
-	on    bool
-	mu    sync.Mutex
-	last  time.Time
-	start time.Time
-	shown bool
-}
-
-func newProgress(label string, quiet bool) *progress {
-	return &progress{label: label, on: !quiet && term.IsTerminal(int(os.Stderr.Fd())), start: time.Now()}
-}
-
-func (p *progress) update(done, total int64) {
-	if !p.on {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	if now.Sub(p.last) < 100*time.Millisecond && done != total {
-		return
-	}
-	p.last = now
-	rate := float64(done) / max(now.Sub(p.start).Seconds(), 0.001)
-	if total <= 0 { // reading a stream of unknown size
-		fmt.Fprintf(os.Stderr, "\r%s %s %s/s ", p.label, human(done), human(int64(rate)))
-	} else {
-		pct := float64(done) * 100 / float64(total)
-		fmt.Fprintf(os.Stderr, "\r%s %s / %s (%.0f%%) %s/s ", p.label, human(done), human(total), pct, human(int64(rate)))
-	}
-	p.shown = true
-}
-
-func (p *progress) finish() {
-	if p.on && p.shown {
-		fmt.Fprint(os.Stderr, "\r"+strings.Repeat(" ", 72)+"\r")
-	}
-}
-
-// countingReader reports progress as it is read.
-type countingReader struct {
-	r     io.Reader
-	n     int64
-	total int64
-	p     *progress
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	c.p.update(c.n, c.total)
-	return n, err
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // openKit opens the kit at path, standard input for "-", or a published
@@ -236,8 +132,8 @@ func streamKit(ctx context.Context, path, label string, quiet bool, opts []verif
 		}
 		opts = append(opts, more...)
 	}
-	p := newProgress(label, quiet)
-	rep, err := verify.Verify(ctx, &countingReader{r: in, total: size, p: p}, opts...)
-	p.finish()
+	p := ui.NewProgress(label, quiet)
+	rep, err := verify.Verify(ctx, &ui.CountingReader{R: in, Total: size, P: p}, opts...)
+	p.Finish()
 	return rep, err
 }

@@ -45,20 +45,18 @@ type imageKey struct {
 
 // WithImageKeys requires every image the kit carries to have a cosign
 // signature, carried in the kit, that verifies offline with at least one
-// of keys (each a crypto.PublicKey or a *sign.Verifier). It is checked
-// after the payload and, with an Extractor, before Commit; failure wraps
+// of keys: the same *sign.Verifier that WithKeys takes (image keys are
+// separate from kit keys, not a different kind). It is checked after the
+// payload and, with an Extractor, before Commit; failure wraps
 // ErrUntrusted. Without it, image signatures are not checked (the image
 // layout always is).
-func WithImageKeys(keys ...crypto.PublicKey) Option {
+func WithImageKeys(keys ...*sign.Verifier) Option {
 	return func(c *config) error {
-		for i, k := range keys {
-			ik := imageKey{pub: k}
-			if v, ok := k.(*sign.Verifier); ok {
-				ik.pub, ik.source = v.Public(), v.Source
-			}
-			if ik.pub == nil {
+		for i, v := range keys {
+			if v == nil || v.Public() == nil {
 				return fmt.Errorf("image key %d: nil", i+1)
 			}
+			ik := imageKey{pub: v.Public(), source: v.Source}
 			id, err := sign.KeyID(ik.pub)
 			if err != nil {
 				return fmt.Errorf("image key %d: %w", i+1, err)

@@ -33,17 +33,17 @@ const ReportVersion = "offkit.dev/verify-report/v1"
 
 // Report is the outcome of a verification, for people and machines alike.
 type Report struct {
-	SchemaVersion string        `json:"schemaVersion"`
-	Kit           *KitInfo      `json:"kit,omitempty"`
-	Verified      bool          `json:"verified"`
-	Checks        []Check       `json:"checks"`
-	Signers       []Signer      `json:"signers"`
-	Trust         TrustInfo     `json:"trust"`
-	Policy        *PolicyReport `json:"policy,omitempty"`
-	State         *StateReport  `json:"state,omitempty"`
-	Images        []ImageReport `json:"images,omitempty"` // a kit with images: each image component
-	Output        string        `json:"output,omitempty"` // unpack: the directory the kit now is in
-	Error         string        `json:"error,omitempty"`
+	SchemaVersion string            `json:"schemaVersion"`
+	Kit           *KitInfo          `json:"kit,omitempty"`
+	Verified      bool              `json:"verified"`
+	Checks        []Check           `json:"checks"`
+	Signers       []SignatureReport `json:"signers"`
+	Trust         TrustInfo         `json:"trust"`
+	Policy        *PolicyReport     `json:"policy,omitempty"`
+	State         *StateReport      `json:"state,omitempty"`
+	Images        []ImageReport     `json:"images,omitempty"` // a kit with images: each image component
+	Output        string            `json:"output,omitempty"` // unpack: the directory the kit now is in
+	Error         string            `json:"error,omitempty"`
 }
 
 // KitInfo identifies the kit verified.
@@ -65,8 +65,9 @@ type Check struct {
 	Detail  string `json:"detail"`
 }
 
-// Signer is one signature found in the kit.
-type Signer struct {
+// SignatureReport is what the report says of one signature found in the
+// kit (not a key that signs: that is sign.Signer, or manifest.Signer).
+type SignatureReport struct {
 	Index         int    `json:"index"` // 1-based, in envelope order
 	KeyID         string `json:"keyid"`
 	SumsSignature string `json:"sumsSignature"` // the SHA256SUMS signature file
@@ -224,7 +225,7 @@ func (r *Report) skip(name, why string) {
 // ErrNotIntact or ErrUntrusted, or is an operational error (I/O,
 // cancellation, the state directory). The report is returned in every case.
 func Verify(ctx context.Context, r io.Reader, opts ...Option) (*Report, error) {
-	rep := &Report{SchemaVersion: ReportVersion, Checks: []Check{}, Signers: []Signer{}}
+	rep := &Report{SchemaVersion: ReportVersion, Checks: []Check{}, Signers: []SignatureReport{}}
 	err := run(ctx, r, rep, opts)
 	if err != nil && ctx.Err() != nil {
 		// Cancelled: whatever the reading failed with (a pipe closed by the
@@ -603,7 +604,7 @@ func (a *authenticator) Envelope(env *manifest.Envelope, payload *manifest.Paylo
 	a.match = make([]*sign.Verifier, len(env.Signatures))
 	var broken error
 	for i, s := range env.Signatures {
-		sg := Signer{Index: i + 1, KeyID: s.KeyID, SumsSignature: manifest.SumsSigNameFor(i)}
+		sg := SignatureReport{Index: i + 1, KeyID: s.KeyID, SumsSignature: manifest.SumsSigNameFor(i)}
 		var named *sign.Verifier
 		for _, k := range a.keys {
 			if s.KeyID == k.KeyID() {

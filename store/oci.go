@@ -677,11 +677,9 @@ func (ob *ociObject) URL() string { return ob.url }
 
 // Range implements Object: a GET of the blob with a Range header.
 func (ob *ociObject) Range(ctx context.Context, off, n int64) (io.ReadCloser, error) {
-	if off < 0 || off > ob.size {
-		return nil, fmt.Errorf("%s: range at %d of %d bytes", ob.url, off, ob.size)
-	}
-	if n < 0 || n > ob.size-off {
-		n = ob.size - off
+	n, err := clampRange(ob.url, off, n, ob.size)
+	if err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return io.NopCloser(bytes.NewReader(nil)), nil

@@ -401,11 +401,9 @@ func (o *s3Object) URL() string { return o.url }
 
 // Range implements Object: a GET with a Range header.
 func (o *s3Object) Range(ctx context.Context, off, n int64) (io.ReadCloser, error) {
-	if off < 0 || off > o.size {
-		return nil, fmt.Errorf("%s: range %d outside the object's %d bytes", o.url, off, o.size)
-	}
-	if n < 0 || off+n > o.size {
-		n = o.size - off
+	n, err := clampRange(o.url, off, n, o.size)
+	if err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return io.NopCloser(strings.NewReader("")), nil

@@ -87,6 +87,18 @@ type Object interface {
 	URL() string
 }
 
+// clampRange checks a Range request of an object of size bytes at url:
+// off must lie within it; n < 0, or past the end, means up to the end.
+func clampRange(url string, off, n, size int64) (int64, error) {
+	if off < 0 || off > size {
+		return 0, fmt.Errorf("%s: range at %d, outside the object's %d bytes", url, off, size)
+	}
+	if n < 0 || n > size-off {
+		n = size - off
+	}
+	return n, nil
+}
+
 // KitFile is the published kit's file name: <name>-<version><ext>.
 func KitFile(name, version, ext string) string { return name + "-" + version + ext }
 

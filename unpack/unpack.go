@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -57,6 +58,11 @@ type Unpacker struct {
 	staging string   // DIR/.offkit-staging-*
 	lock    *os.File // flocked while we run
 	root    *os.Root // staging/<root>
+	// The directories on the path to the last entry, each opened as a
+	// root of its own: entries come sorted, so the next one's parent is
+	// on this path or one element below it, and each entry costs one
+	// openat instead of one per path element.
+	stack []openDir
 	kitRoot string   // <name>-<version>
 	mtime   time.Time
 	dirs    []string // directories made, relative to the root, for their mtimes
@@ -225,11 +231,61 @@ func (u *Unpacker) writeFile(name, mode string, data []byte) error {
 	return u.create(name, mode, func(f *os.File) error { _, err := f.Write(data); return err })
 }
 
+// openDir is one directory of Unpacker.stack.
+type openDir struct {
+	name string // relative to the kit root, "a/b"
+	r    *os.Root
+}
+
+// parent returns the root to create name in (its parent directory, opened
+// within u.root, so never outside it) and name's last element.
+func (u *Unpacker) parent(name string) (*os.Root, string, error) {
+	dir, base := path.Split(name)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		return u.root, base, nil
+	}
+	// Keep the stack's directories that are dir or its ancestors.
+	keep := 0
+	for keep < len(u.stack) && (dir == u.stack[keep].name || strings.HasPrefix(dir, u.stack[keep].name+"/")) {
+		keep++
+	}
+	u.closeStack(keep)
+	r, done := u.root, ""
+	if keep > 0 {
+		r, done = u.stack[keep-1].r, u.stack[keep-1].name
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(dir, done), "/")
+	for rest != "" {
+		elem, more, _ := strings.Cut(rest, "/")
+		next, err := r.OpenRoot(elem)
+		if err != nil {
+			return nil, "", err
+		}
+		done = path.Join(done, elem)
+		u.stack = append(u.stack, openDir{done, next})
+		r, rest = next, more
+	}
+	return r, base, nil
+}
+
+// closeStack closes the stack's directories from n on.
+func (u *Unpacker) closeStack(n int) {
+	for _, d := range u.stack[n:] {
+		d.r.Close()
+	}
+	u.stack = u.stack[:n]
+}
+
 func (u *Unpacker) mkdir(name string) error {
-	if err := u.root.Mkdir(name, 0o755); err != nil {
+	r, base, err := u.parent(name)
+	if err != nil {
 		return err
 	}
-	if err := u.root.Chmod(name, 0o755); err != nil { // whatever the umask
+	if err := r.Mkdir(base, 0o755); err != nil {
+		return err
+	}
+	if err := r.Chmod(base, 0o755); err != nil { // whatever the umask
 		return err
 	}
 	u.dirs = append(u.dirs, name)
@@ -243,7 +299,11 @@ func (u *Unpacker) create(name, mode string, fill func(*os.File) error) error {
 	if mode == manifest.ModeExec {
 		perm = 0o755
 	}
-	f, err := u.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	r, base, err := u.parent(name)
+	if err != nil {
+		return err
+	}
+	f, err := r.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -255,10 +315,20 @@ func (u *Unpacker) create(name, mode string, fill func(*os.File) error) error {
 		f.Close()
 		return err
 	}
+	// The time is set on the open file where the system allows (one
+	// futimens), else by name once it is closed.
+	timed, err := setFileTimes(f, u.mtime)
+	if err != nil {
+		f.Close()
+		return err
+	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return u.root.Chtimes(name, u.mtime, u.mtime)
+	if timed {
+		return nil
+	}
+	return r.Chtimes(base, u.mtime, u.mtime)
 }
 
 // Entry writes one payload entry, hashing it as it is written.
@@ -319,6 +389,7 @@ func (u *Unpacker) Abort() { u.cleanup() }
 func (u *Unpacker) Close() { u.cleanup() }
 
 func (u *Unpacker) cleanup() {
+	u.closeStack(0)
 	if u.root != nil {
 		u.root.Close()
 		u.root = nil

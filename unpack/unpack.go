@@ -62,8 +62,8 @@ type Unpacker struct {
 	// root of its own: entries come sorted, so the next one's parent is
 	// on this path or one element below it, and each entry costs one
 	// openat instead of one per path element.
-	stack []openDir
-	kitRoot string   // <name>-<version>
+	stack   []openDir
+	kitRoot string // <name>-<version>
 	mtime   time.Time
 	dirs    []string // directories made, relative to the root, for their mtimes
 	buf     []byte

@@ -84,21 +84,37 @@ func pickKit(names []string, claim, name, version string) string {
 	return ""
 }
 
-// readSmall reads the regular file rel, at most n bytes; a FIFO, device
-// or symbolic link is refused without opening it for a blocking read.
-func (d *Dir) readSmall(rel string, n int64) ([]byte, error) {
+// openRegular opens the regular file rel: a symbolic link (which os.Root
+// follows while it stays inside the store), a FIFO or a device is refused,
+// and so is a file swapped for another between the look and the open. It
+// never blocks on opening.
+func (d *Dir) openRegular(rel string) (*os.File, error) {
+	lfi, err := d.r.Lstat(rel)
+	if err != nil {
+		return nil, err
+	}
+	if !lfi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", d.URL("", "")+"/"+rel)
+	}
 	f, err := d.r.OpenFile(rel, os.O_RDONLY|oNonblockNofollow, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || !os.SameFile(fi, lfi) {
+		f.Close()
+		return nil, fmt.Errorf("%s: not the regular file it was a moment ago", d.URL("", "")+"/"+rel)
+	}
+	return f, nil
+}
+
+// readSmall reads the regular file rel, at most n bytes.
+func (d *Dir) readSmall(rel string, n int64) ([]byte, error) {
+	f, err := d.openRegular(rel)
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", d.URL("", "")+"/"+rel)
-	}
+	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, n+1))
 	if err != nil {
 		return nil, err
@@ -315,7 +331,7 @@ func (o *dirObject) Size() int64 { return o.size }
 func (o *dirObject) URL() string { return o.url }
 
 func (o *dirObject) Range(ctx context.Context, off, n int64) (io.ReadCloser, error) {
-	f, err := o.d.r.OpenFile(o.rel, os.O_RDONLY|oNofollow, 0)
+	f, err := o.d.openRegular(o.rel)
 	if err != nil {
 		return nil, err
 	}

@@ -6,5 +6,4 @@ package store
 // inside the store.
 const (
 	oNonblockNofollow = 0
-	oNofollow         = 0
 )

@@ -8,5 +8,4 @@ import "syscall"
 // follow a symbolic link in the last element.
 const (
 	oNonblockNofollow = syscall.O_NONBLOCK | syscall.O_NOFOLLOW
-	oNofollow         = syscall.O_NOFOLLOW
 )

@@ -27,7 +27,13 @@ type boundedTransport struct {
 }
 
 func (b *boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tags := strings.HasSuffix(req.URL.Path, "/tags/list")
+	// A redirect is judged as the request that was redirected: a manifest
+	// sent from elsewhere is still a manifest.
+	orig := req
+	for orig.Response != nil && orig.Response.Request != nil {
+		orig = orig.Response.Request
+	}
+	tags := strings.Contains(orig.URL.Path, "/tags/list")
 	if tags && b.tagPages.Add(1) > maxOCITagPages {
 		return nil, fmt.Errorf("more than %d pages of tags from %s: refusing to list further", maxOCITagPages, req.URL.Host)
 	}
@@ -38,12 +44,16 @@ func (b *boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	switch {
 	case resp.StatusCode >= 300:
 		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxOCIErrorBody), c: resp.Body}
-	case tags || strings.Contains(req.URL.Path, "/manifests/") || strings.Contains(req.URL.Path, "/referrers/"):
+	case orig.Method == http.MethodGet && strings.Contains(orig.URL.Path, "/blobs/") && !strings.Contains(orig.URL.Path, "/blobs/uploads/"):
+		// A blob: the kit streams, verified as it is read; the release
+		// record is read bounded by the store.
+	default:
+		// Manifests, indexes, referrers, tag pages, upload answers.
 		if resp.ContentLength > maxOCIDocument {
 			resp.Body.Close()
-			return nil, fmt.Errorf("%s: a %d-byte answer, over offkit's limit of %d for a manifest or listing", req.URL.Path, resp.ContentLength, maxOCIDocument)
+			return nil, fmt.Errorf("%s: a %d-byte answer, over offkit's limit of %d for a manifest or listing", orig.URL.Path, resp.ContentLength, maxOCIDocument)
 		}
-		resp.Body = limitedBody{Reader: &capReader{r: resp.Body, left: maxOCIDocument, what: req.URL.Path}, c: resp.Body}
+		resp.Body = limitedBody{Reader: &capReader{r: resp.Body, left: maxOCIDocument, what: orig.URL.Path}, c: resp.Body}
 	}
 	return resp, nil
 }

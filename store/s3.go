@@ -523,6 +523,24 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// isGetObject reports whether req reads an object's bytes (GetObject: a
+// GET of a key with no query but the SDK's x-id): the kit streams
+// unbounded, verified as it is read; records and claims are read bounded.
+func isGetObject(req *http.Request) bool {
+	if req.Method != http.MethodGet {
+		return false
+	}
+	for k, v := range req.URL.Query() {
+		if k != "x-id" || len(v) != 1 || v[0] != "GetObject" {
+			return false
+		}
+	}
+	return true
+}
+
+// maxS3Answer bounds any other answer that is not an object's bytes.
+const maxS3Answer = 64 << 10
+
 // maxS3Listing bounds one listing page: 1000 keys of up to 1 KiB each.
 const maxS3Listing = 8 << 20
 
@@ -538,8 +556,14 @@ func (b boundedS3) Do(req *http.Request) (*http.Response, error) {
 	switch {
 	case resp.StatusCode >= 300:
 		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxOCIErrorBody), c: resp.Body}
-	case req.Method == http.MethodGet && req.URL.Query().Get("list-type") == "2" || req.URL.Query().Has("uploads"):
+	case isGetObject(req):
+	case req.Method == http.MethodGet && (req.URL.Query().Get("list-type") == "2" || req.URL.Query().Has("uploads")):
 		resp.Body = limitedBody{Reader: &capReader{r: resp.Body, left: maxS3Listing, what: "listing of " + req.URL.Path}, c: resp.Body}
+	default:
+		// The small XML answers of the upload's steps: a hostile
+		// endpoint's endless CompleteMultipartUpload result would
+		// otherwise be read whole.
+		resp.Body = limitedBody{Reader: &capReader{r: resp.Body, left: maxS3Answer, what: "answer to " + req.Method + " " + req.URL.Path}, c: resp.Body}
 	}
 	return resp, nil
 }

@@ -35,9 +35,20 @@ type URLError struct {
 
 func (e *URLError) Error() string { return fmt.Sprintf("%s: %s", redact(e.URL), e.Why) }
 
+// Redact is redact for the command line, which echoes arguments that are
+// not store URLs.
+func Redact(raw string) string { return redact(raw) }
+
 // redact drops a URL's user information, query and fragment, where
 // credentials would be: an error shows where, never with what.
 func redact(raw string) string {
+	if strings.Contains(raw, "@") {
+		const hidden = "(not shown: it holds an '@', which may be credentials)"
+		if scheme, _, ok := strings.Cut(raw, ":"); ok && scheme != "" && strings.Trim(scheme, "abcdefghijklmnopqrstuvwxyz0123456789+.-") == "" {
+			return scheme + ":... " + hidden
+		}
+		return "a URL " + hidden
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(a URL offkit cannot parse)"
@@ -107,6 +118,12 @@ func OpenKit(ctx context.Context, raw string, o Options) (st Store, name, versio
 }
 
 func parse(raw string) (*url.URL, error) {
+	if strings.Contains(raw, "@") {
+		// No bucket, registry host, repository or kit name has an '@':
+		// it is user information (which url.Parse may even read as a host
+		// and port, "user:1234/secret@host"), or a digest reference.
+		return nil, &URLError{raw, "no '@' allowed: credentials come from the environment, and a kit is named by its tag"}
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		why := err.Error()

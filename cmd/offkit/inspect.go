@@ -79,9 +79,9 @@ func renderInspection(w io.Writer, in *bundle.Inspection) {
 	m := in.Manifest
 	fmt.Fprintf(w, "Kit:         %s %s\n", m.Name, m.Version)
 	if m.Description != "" {
-		fmt.Fprintf(w, "Description: %s\n", m.Description)
+		fmt.Fprintf(w, "Description: %s\n", printableLine(m.Description))
 	}
-	fmt.Fprintf(w, "Created:     %s by %s %s\n", m.Created, m.Tool.Name, m.Tool.Version)
+	fmt.Fprintf(w, "Created:     %s by %s %s\n", printableLine(m.Created), printableLine(m.Tool.Name), printableLine(m.Tool.Version))
 	fmt.Fprintf(w, "Archive:     %s/, %s, format v%d\n", in.Root, in.Compression, m.FormatVersion)
 	fmt.Fprintf(w, "Payload:     %d file(s), %s\n", m.FileCount, ui.Human(m.TotalSize))
 	if len(m.Labels) > 0 {
@@ -92,7 +92,7 @@ func renderInspection(w io.Writer, in *bundle.Inspection) {
 		sort.Strings(keys)
 		fmt.Fprintln(w, "Labels:")
 		for _, k := range keys {
-			fmt.Fprintf(w, "  %s: %s\n", k, m.Labels[k])
+			fmt.Fprintf(w, "  %s: %s\n", printableLine(k), printableLine(m.Labels[k]))
 		}
 	}
 	fmt.Fprintln(w, "Components:")
@@ -113,9 +113,9 @@ func renderInspection(w io.Writer, in *bundle.Inspection) {
 		fmt.Fprintf(w, "Images:      %d image(s) in one OCI layout at %s/: %d file(s), %s\n", len(in.Images), m.Images.Path, len(m.Images.Files), ui.Human(m.Images.Size))
 		for _, im := range in.Images {
 			fmt.Fprintf(w, "  %s\n", im.Component)
-			fmt.Fprintf(w, "    reference:  %s\n", im.Reference)
+			fmt.Fprintf(w, "    reference:  %s\n", printableLine(im.Reference))
 			if im.Repository != "" {
-				fmt.Fprintf(w, "    repository: %s\n", im.Repository)
+				fmt.Fprintf(w, "    repository: %s\n", printableLine(im.Repository))
 			}
 			fmt.Fprintf(w, "    digest:     %s (%s)\n", im.Digest, im.MediaType)
 			if len(im.Platforms) > 0 {

@@ -168,7 +168,7 @@ func main() {
 	stopProfiles()
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "offkit: error: %s\n", printable(err.Error()))
+		fmt.Fprintf(os.Stderr, "offkit: error: %s\n", printableLine(err.Error()))
 		for _, h := range hints(err) {
 			fmt.Fprintf(os.Stderr, "offkit: hint: %s\n", h)
 		}

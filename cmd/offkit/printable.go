@@ -30,6 +30,13 @@ func printable(s string) string {
 	return b.String()
 }
 
+// printableLine is printable with newlines and tabs escaped too: for one
+// line of output made of text from elsewhere (an error message, a field),
+// which must not be able to start a line of its own.
+func printableLine(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(printable(s))
+}
+
 func unprintable(r rune) bool {
 	if r == '\n' || r == '\t' {
 		return false

@@ -150,7 +150,7 @@ A tampered, truncated or untrusted kit leaves no FILE (exit 3 or 4).
 				return usageError{errors.New("-o FILE is required")}
 			}
 			if !store.IsURL(a[0]) {
-				return usageError{fmt.Errorf("%s is not a URL (file://, s3:// or oci://): to check a local kit use offkit verify", a[0])}
+				return usageError{fmt.Errorf("%s is not a URL (file://, s3:// or oci://): to check a local kit use offkit verify", store.Redact(a[0]))}
 			}
 			if err := pinURL(&t, a[0]); err != nil {
 				return err
@@ -258,7 +258,7 @@ func renderList(w io.Writer, kits []store.Release) {
 // openStore opens the store a URL names; a bad URL is bad usage.
 func openStore(ctx context.Context, raw string) (store.Store, error) {
 	if !store.IsURL(raw) {
-		return nil, usageError{fmt.Errorf("%s is not a store URL (file:///DIR, s3://BUCKET/PREFIX or oci://HOST/REPOSITORY)", raw)}
+		return nil, usageError{fmt.Errorf("%s is not a store URL (file:///DIR, s3://BUCKET/PREFIX or oci://HOST/REPOSITORY)", store.Redact(raw))}
 	}
 	st, err := store.Open(ctx, raw, store.Options{})
 	var ue *store.URLError

@@ -112,7 +112,7 @@ publish_measure() {
 publish_report() {
 	local label op s
 	echo
-	echo "publish and pull: VersityGW (posix) on loopback; SDK baseline: internal/s3bench, 16 MiB parts, 4 in flight, as offkit; best of $BENCH_RUNS runs"
+	echo "publish and pull: VersityGW (posix) on loopback; SDK baseline: internal/s3bench, 8 MiB parts, 4 in flight, as offkit; best of $BENCH_RUNS runs"
 	for label in "${PUB_LABELS[@]}"; do
 		echo
 		printf '%s kit: %d bytes (%.1f MiB)\n' "$label" "${PUB_KIT_BYTES[$label]}" "$(awk -v b="${PUB_KIT_BYTES[$label]}" 'BEGIN { print b / 1048576 }')"

@@ -48,8 +48,10 @@ import (
 )
 
 // PartSize is the size of each part of a multipart upload: S3 allows
-// 10,000 parts, so kits up to 156 GiB.
-const PartSize = 16 << 20
+// 10,000 parts, so kits up to 78 GiB; with PartsInFlight, the upload holds
+// 40 MiB of buffers, so that a publish stays under 128 MiB whatever the
+// kit's size.
+const PartSize = 8 << 20
 
 // PartsInFlight is how many parts upload at once; an upload holds
 // PartsInFlight+1 part buffers.

@@ -30,7 +30,7 @@ import (
 
 // The S3 store's part size and parts in flight (store/s3.go).
 const (
-	partSize = 16 << 20
+	partSize = 8 << 20
 	inFlight = 4
 )
 

@@ -134,14 +134,15 @@ so and exits 0; a different kit under the same name and version is refused
 func newPullCmd() *cobra.Command {
 	var t trustFlags
 	var out string
-	var asJSON, quiet bool
+	var asJSON, quiet, force bool
 	cmd := &cobra.Command{
 		Use:   "pull URL -o FILE --key PUB [trust flags]",
 		Short: "Download a published kit, verifying it as it arrives",
 		Long: `Download the kit at URL (STORE/<name>/<version>) to FILE, verifying it exactly
 as 'offkit verify' does while it streams. FILE appears only if every check
 passed: it is written to a temporary file beside it and renamed at the end.
-A tampered, truncated or untrusted kit leaves no FILE (exit 3 or 4).
+A tampered, truncated or untrusted kit leaves no FILE (exit 3 or 4). An
+existing FILE is refused (exit 1) unless --force, as build and sign refuse it.
 ` + trustHelp + storeHelp,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -152,6 +153,9 @@ A tampered, truncated or untrusted kit leaves no FILE (exit 3 or 4).
 			if !store.IsURL(a[0]) {
 				return usageError{fmt.Errorf("%s is not a URL (file://, s3:// or oci://): to check a local kit use offkit verify", store.Redact(a[0]))}
 			}
+			if err := refuseExisting(out, force); err != nil {
+				return err
+			}
 			if err := pinURL(&t, a[0]); err != nil {
 				return err
 			}
@@ -159,10 +163,14 @@ A tampered, truncated or untrusted kit leaves no FILE (exit 3 or 4).
 			if err != nil {
 				return err
 			}
+			create := createNew
+			if force {
+				create = createAtomic
+			}
 			var f *atomicFile
 			rep, err := streamKit(cmd.Context(), a[0], "pulling", quiet || asJSON, opts, func() ([]verify.Option, error) {
 				var err error
-				if f, err = createAtomic(out, 0o644); err != nil {
+				if f, err = create(out, 0o644); err != nil {
 					return nil, err
 				}
 				return []verify.Option{verify.WithSink(fileSink{f})}, nil
@@ -184,6 +192,7 @@ A tampered, truncated or untrusted kit leaves no FILE (exit 3 or 4).
 	}
 	t.add(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the kit to `FILE`")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing FILE (atomically)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON ("+verify.ReportVersion+")")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	return cmd

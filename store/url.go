@@ -97,6 +97,9 @@ func OpenKit(ctx context.Context, raw string, o Options) (st Store, name, versio
 		if i < strings.Index(repo, "/") {
 			return nil, "", "", &URLError{raw, "name a kit by its tag: oci://HOST/REPOSITORY:TAG"}
 		}
+		if !ociTagRE.MatchString(repo[i+1:]) {
+			return nil, "", "", &URLError{raw, "the tag is not an OCI tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})"}
+		}
 		oci, err := NewOCI(repo[:i], o.Insecure)
 		if err != nil {
 			return nil, "", "", err
@@ -186,6 +189,9 @@ func KitPins(raw string) (name, version string, err error) {
 		i := strings.LastIndex(repo, ":")
 		if i < strings.Index(repo, "/") {
 			return "", "", &URLError{raw, "name a kit by its tag: oci://HOST/REPOSITORY:TAG"}
+		}
+		if !ociTagRE.MatchString(repo[i+1:]) {
+			return "", "", &URLError{raw, "the tag is not an OCI tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})"}
 		}
 		return "", strings.ReplaceAll(repo[i+1:], "_", "+"), nil
 	}

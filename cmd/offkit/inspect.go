@@ -28,6 +28,7 @@ is stored (SHA256SUMS, manifest.dsse.json, SHA256SUMS.sig, sbom/kit.spdx.json,
 standard input.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			limitMemory()
 			var in io.ReadCloser
 			if store.IsURL(a[0]) {
 				// Only the head is read: by range requests, not one

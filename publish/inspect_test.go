@@ -100,8 +100,12 @@ func TestRemoteInspectReadsHeadOnly(t *testing.T) {
 	rd.Close()
 	rr.Close()
 	t.Logf("kit %d bytes; local head read %d bytes; remote fetched %d bytes in %d range requests", len(kit), consumed, co.read.Load(), co.requests.Load())
-	if co.read.Load() > consumed+store.MaxWindow {
-		t.Fatalf("fetched %d bytes: more than the %d the head's reading consumes plus one window (%d)", co.read.Load(), consumed, store.MaxWindow)
+	// The reader reads one compressed frame ahead in a goroutine of its own,
+	// so when it is closed it may be a frame further than the local
+	// reading was when it was counted (the race detector's timing shows
+	// it): allow one frame (4 MiB of incompressible data) and one window.
+	if slack := int64(bundle.ChunkSize) + store.MaxWindow; co.read.Load() > consumed+slack {
+		t.Fatalf("fetched %d bytes: more than the %d the head's reading consumes plus one frame and one window (%d)", co.read.Load(), consumed, slack)
 	}
 	if co.read.Load()*4 > int64(len(kit)) {
 		t.Fatalf("fetched %d of the kit's %d bytes for its head", co.read.Load(), len(kit))

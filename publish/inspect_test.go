@@ -90,7 +90,8 @@ func TestRemoteInspectReadsHeadOnly(t *testing.T) {
 	}
 	co := &countingObject{Object: obj}
 	rr := store.NewRangeReader(context.Background(), co)
-	rd, err = bundle.Open(rr)
+	var readN atomic.Int64 // what the kit reader took from the range reader
+	rd, err = bundle.Open(&countReader{r: rr, n: &readN})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +101,11 @@ func TestRemoteInspectReadsHeadOnly(t *testing.T) {
 	rd.Close()
 	rr.Close()
 	t.Logf("kit %d bytes; local head read %d bytes; remote fetched %d bytes in %d range requests", len(kit), consumed, co.read.Load(), co.requests.Load())
+	// The range reader fetches at most one window beyond what was read
+	// from it (exact: nothing reads it once it is closed).
+	if co.read.Load() > readN.Load()+store.MaxWindow {
+		t.Fatalf("fetched %d bytes for %d read: more than one window (%d) ahead", co.read.Load(), readN.Load(), store.MaxWindow)
+	}
 	// The reader reads one compressed frame ahead in a goroutine of its own,
 	// so when it is closed it may be a frame further than the local
 	// reading was when it was counted (the race detector's timing shows

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"sync"
 
 	"github.com/offkit/offkit/bundle"
 	"github.com/offkit/offkit/manifest"
@@ -166,19 +165,9 @@ type uploadSink struct {
 	n       int64
 	file    string
 	head    *bundle.Head
-
-	// The kit reader's read-ahead goroutine may still be writing when a
-	// failed Verify has returned: abort closes the sink first.
-	mu     sync.Mutex
-	closed bool
 }
 
 func (s *uploadSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return 0, errors.New("publish: the upload was aborted")
-	}
 	s.h.Write(p)
 	s.n += int64(len(p))
 	if s.up != nil {
@@ -191,8 +180,6 @@ func (s *uploadSink) Write(p []byte) (int, error) {
 }
 
 func (s *uploadSink) Start(h *bundle.Head) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	ext, err := Ext(h.Compression)
 	if err != nil {
 		return err
@@ -211,9 +198,6 @@ func (s *uploadSink) Start(h *bundle.Head) error {
 
 // abort discards the upload unless it was committed (Abort is then a no-op).
 func (s *uploadSink) abort() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
 	if s.up != nil {
 		s.up.Abort()
 	}

@@ -176,7 +176,6 @@ func TestOCIAttackErrorBodyUnbounded(t *testing.T) {
 // an "ok" line). offkit prints errors to the terminal: they must not pass
 // through raw (promise 6).
 func TestOCIAttackErrorTerminalEscapes(t *testing.T) {
-	t.Skip("the store keeps the server's text in its error; offkit escapes it where it prints (cmd/offkit printable; TestListAttackErrorEscapes runs this attack through the binary)")
 	msg := "\x1b]0;owned\x07\x1b[2K\r  ok   signatures verified\x1b[8m"
 	r := newHostileRegistry(t, func(r *hostileRegistry, w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -187,9 +186,11 @@ func TestOCIAttackErrorTerminalEscapes(t *testing.T) {
 	if err == nil {
 		t.Fatal("List succeeded")
 	}
-	if strings.ContainsAny(err.Error(), "\x1b\x07\r") {
-		t.Errorf("BUG: the registry's error text reaches offkit's error message raw, control characters and all: %q; "+
-			"sanitise (strconv.Quote or strip C0/C1 controls) what a registry or bucket says before printing it", err.Error())
+	// The store keeps what the registry said, so that it can be reported;
+	// where it is printed, offkit escapes it (cmd/offkit printable:
+	// TestListAttackErrorEscapes runs this attack through the binary).
+	if !strings.Contains(err.Error(), "DENIED") || !strings.Contains(err.Error(), "owned") || len(err.Error()) > maxErrorBody+1024 {
+		t.Errorf("the registry's error is not kept, or not bounded: %q", err.Error())
 	}
 }
 
@@ -207,9 +208,7 @@ func TestOCIAttackHugeManifest(t *testing.T) {
 		http.NotFound(w, req)
 	})
 	_, err := r.st.Open(ctx10(t), "", "1.0.0")
-	// What the server wrote includes what the kernel's socket buffers took
-	// after offkit stopped reading: allow 8 MiB of them.
-	if got := r.written.Load(); got > maxOCIDocument+8*mib || err == nil {
+	if got := r.written.Load(); got > 8*mib || err == nil {
 		t.Errorf("BUG (low): Open read a %d MiB manifest (err %v): offkit relies on go-containerregistry's 100 MiB manifest limit; "+
 			"with 4 List workers and 64 referrers per kit that is hundreds of MiB from one hostile registry. "+
 			"Fetch manifests with offkit's own bound (MaxRecordSize or less)", got/mib, trim(err))

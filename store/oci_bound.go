@@ -11,13 +11,19 @@ import (
 // What a registry sends is bounded as it is read: a hostile registry must
 // not make offkit hold, print or follow more than these.
 const (
-	maxOCIDocument  = 4 << 20 // a manifest, index, referrers list or tags page
-	maxOCIErrorBody = 16 << 10
-	maxOCITagPages  = 1000 // 1000 tags each: a million tags
+	// A manifest, index, referrers list or tags page. A kit's manifest is
+	// under 1 KiB, 64 referrers about 32 KiB, a page of 1000 tags of at
+	// most 128 bytes 131 KiB.
+	maxOCIDocument = 1 << 20
+	maxOCITagPages = 1000 // 1000 tags each: a million tags
 )
 
+// maxErrorBody bounds an error answer's body, from a registry or an S3
+// endpoint: its text ends up in an error message.
+const maxErrorBody = 16 << 10
+
 // boundedTransport limits the responses of a registry: error bodies are cut
-// to maxOCIErrorBody (go-containerregistry reads them whole into its error
+// to maxErrorBody (go-containerregistry reads them whole into its error
 // messages); manifests, referrers lists and tag pages fail past
 // maxOCIDocument; tag listing stops after maxOCITagPages pages. Blobs (the
 // kit itself) stream unbounded: they are verified as they are read.
@@ -43,7 +49,7 @@ func (b *boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	switch {
 	case resp.StatusCode >= 300:
-		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxOCIErrorBody), c: resp.Body}
+		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxErrorBody), c: resp.Body}
 	case orig.Method == http.MethodGet && strings.Contains(orig.URL.Path, "/blobs/") && !strings.Contains(orig.URL.Path, "/blobs/uploads/"):
 		// A blob: the kit streams, verified as it is read; the release
 		// record is read bounded by the store.

@@ -466,7 +466,7 @@ func (s *S3) List(ctx context.Context) ([]Release, error) {
 		modified map[string]time.Time
 	}
 	found := map[[2]string]*entry{}
-	p := s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &s.prefix},
+	p := s3.NewListObjectsV2Paginator(s.c, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &s.prefix, MaxKeys: aws.Int32(listPageKeys)},
 		func(o *s3.ListObjectsV2PaginatorOptions) { o.StopOnDuplicateToken = true })
 	// The listing comes from the server: bounded, as everything read from a
 	// store is (a million keys is a store of 300,000 kits).
@@ -543,11 +543,16 @@ func isGetObject(req *http.Request) bool {
 // maxS3Answer bounds any other answer that is not an object's bytes.
 const maxS3Answer = 64 << 10
 
-// maxS3Listing bounds one listing page: 1000 keys of up to 1 KiB each.
-const maxS3Listing = 8 << 20
+// listPageKeys is the keys List asks for per page, and maxS3Listing bounds
+// one page: 200 keys of up to 1 KiB, even if every byte of each is escaped
+// in the XML, and the other fields.
+const (
+	listPageKeys = 200
+	maxS3Listing = 2 << 20
+)
 
 // boundedS3 limits what an S3 endpoint sends besides objects: error bodies
-// are cut to maxOCIErrorBody and listing pages fail past maxS3Listing.
+// are cut to maxErrorBody and listing pages fail past maxS3Listing.
 type boundedS3 struct{ next s3.HTTPClient }
 
 func (b boundedS3) Do(req *http.Request) (*http.Response, error) {
@@ -557,7 +562,7 @@ func (b boundedS3) Do(req *http.Request) (*http.Response, error) {
 	}
 	switch {
 	case resp.StatusCode >= 300:
-		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxOCIErrorBody), c: resp.Body}
+		resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxErrorBody), c: resp.Body}
 	case isGetObject(req):
 	case req.Method == http.MethodGet && (req.URL.Query().Get("list-type") == "2" || req.URL.Query().Has("uploads")):
 		resp.Body = limitedBody{Reader: &capReader{r: resp.Body, left: maxS3Listing, what: "listing of " + req.URL.Path}, c: resp.Body}

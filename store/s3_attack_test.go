@@ -85,9 +85,7 @@ func TestS3AttackListPageHuge(t *testing.T) {
 		stream(w, listHead+`<IsTruncated>false</IsTruncated>`, s3ListEntry("junk/"+strings.Repeat("k", 200), 1), `</ListBucketResult>`, 24*mib)
 	})
 	_, err := s.st.List(ctx10(t))
-	// What the server wrote includes what the kernel's socket buffers took
-	// after offkit stopped reading: allow 8 MiB of them.
-	if got := s.written.Load(); got > maxS3Listing+8*mib || err == nil {
+	if got := s.written.Load(); got > 8*mib || err == nil {
 		t.Errorf("BUG (low): List decoded a %d MiB listing page (err %v): no bound on a page's size; the SDK builds every "+
 			"<Contents> of it in memory", got/mib, trim(err))
 	}
@@ -97,7 +95,6 @@ func TestS3AttackListPageHuge(t *testing.T) {
 // carriage return and C1 controls (legal in XML). What offkit prints must
 // not carry them raw (promise 6).
 func TestS3AttackErrorControlCharacters(t *testing.T) {
-	t.Skip("the store keeps the server's text in its error; offkit escapes it where it prints (cmd/offkit printable; TestListAttackErrorEscapes runs this attack through the binary)")
 	s := newHostileS3(t, func(s *hostileS3, w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(http.StatusForbidden)
@@ -107,8 +104,10 @@ func TestS3AttackErrorControlCharacters(t *testing.T) {
 	if err == nil {
 		t.Fatal("List succeeded")
 	}
-	if strings.ContainsAny(err.Error(), "\r\u009b") {
-		t.Errorf("BUG: the endpoint's error message reaches offkit's error raw: %q", err.Error())
+	// The store keeps what the endpoint said, so that it can be reported;
+	// where it is printed, offkit escapes it (cmd/offkit printable).
+	if !strings.Contains(err.Error(), "AccessDenied") || !strings.Contains(err.Error(), "verified") {
+		t.Errorf("the endpoint's error is not kept: %q", err.Error())
 	}
 }
 

@@ -188,6 +188,10 @@ type Sink interface {
 	// first payload entry: the bytes written so far include the whole
 	// head. A sink that must know the kit (its name, version or
 	// compression) before storing anything buffers until then.
+	//
+	// Write and Start are never called at once, and never after Verify
+	// has returned, although the kit reader reads ahead in a goroutine of
+	// its own: the caller may discard the sink as soon as Verify returns.
 	Start(h *bundle.Head) error
 }
 
@@ -308,6 +312,7 @@ func run(ctx context.Context, r io.Reader, rep *Report, opts []Option) error {
 	var tee *teeReader
 	if cfg.sink != nil {
 		tee = &teeReader{r: r, w: cfg.sink}
+		defer tee.close()
 		r = tee
 	}
 	auth := &authenticator{keys: keys, threshold: cfg.threshold, rep: rep}
@@ -432,6 +437,9 @@ func (t *teeReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		t.mu.Lock()
 		defer t.mu.Unlock()
+		if t.err != nil { // closed while the read was under way
+			return 0, t.err
+		}
 		if _, werr := t.w.Write(p[:n]); werr != nil {
 			t.err = werr
 			return n, werr
@@ -448,6 +456,18 @@ func (t *teeReader) failed() error {
 	defer t.mu.Unlock()
 	return t.err
 }
+
+// close makes the sink receive nothing more: the reader's read-ahead may
+// outlive a failed Verify. It waits for a Write in progress.
+func (t *teeReader) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err == nil {
+		t.err = errSinkClosed
+	}
+}
+
+var errSinkClosed = errors.New("verify: the verification is over")
 
 // start calls s.Start between two of the sink's Writes.
 func (t *teeReader) start(h *bundle.Head, s Sink) error {

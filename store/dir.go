@@ -14,8 +14,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 
+	"github.com/offkit/offkit/internal/fsutil"
 	"github.com/offkit/offkit/manifest"
 )
 
@@ -54,7 +54,7 @@ func NewDir(dir string) (*Dir, error) {
 
 // versionDir is the version directory's path.
 func (d *Dir) versionDir(name, version string) string {
-	return filepath.Join(d.root, name, version)
+	return filepath.Join(d.root, filepath.FromSlash(vdir(name, version)))
 }
 
 // vdir is the version directory, relative to the root.
@@ -108,6 +108,18 @@ func (d *Dir) openRegular(rel string) (*os.File, error) {
 	return f, nil
 }
 
+// kitFiles counts the kit files among a version directory's names: the
+// claim is read only when there is more than one.
+func kitFiles(names []string, name, version string) int {
+	n := 0
+	for _, ext := range Exts {
+		if slices.Contains(names, KitFile(name, version, ext)) {
+			n++
+		}
+	}
+	return n
+}
+
 // readSmall reads the regular file rel, at most n bytes.
 func (d *Dir) readSmall(rel string, n int64) ([]byte, error) {
 	f, err := d.openRegular(rel)
@@ -157,7 +169,7 @@ func (d *Dir) find(name, version string) (string, error) {
 		}
 	}
 	claim := ""
-	if kits := len(names) - boolInt(slices.Contains(names, claimFile)) - boolInt(slices.Contains(names, RecordFile(name, version))); kits > 1 {
+	if kitFiles(names, name, version) > 1 {
 		claim = d.claim(name, version)
 	}
 	return pickKit(names, claim, name, version), nil
@@ -289,15 +301,14 @@ func (d *Dir) writeCreate(rel string, b []byte) error {
 	return err
 }
 
-// syncDir makes the links in rel durable. A file system that cannot sync
-// a directory (EINVAL) is not an error: the links are made all the same.
+// syncDir makes the links in rel durable (fsutil.SyncOpenDir).
 func (d *Dir) syncDir(rel string) error {
 	f, err := d.r.Open(rel)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, errors.ErrUnsupported) {
+	if err := fsutil.SyncOpenDir(f); err != nil {
 		return fmt.Errorf("%s: sync: %w", d.URL("", "")+"/"+rel, err)
 	}
 	return nil

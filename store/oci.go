@@ -651,13 +651,22 @@ func (o *OCI) putManifest(ctx context.Context, rt http.RoundTripper, ref string,
 	return resp.Header, nil
 }
 
-// Open implements Store. name "" opens whatever kit the tag version holds.
-func (o *OCI) Open(ctx context.Context, name, version string) (Object, error) {
+// pull resolves the kit name/version with a pull-scoped transport.
+func (o *OCI) pull(ctx context.Context, name, version string) (http.RoundTripper, *ociKit, error) {
 	rt, err := o.transport(ctx, transport.PullScope)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	k, err := o.resolve(ctx, rt, name, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rt, k, nil
+}
+
+// Open implements Store. name "" opens whatever kit the tag version holds.
+func (o *OCI) Open(ctx context.Context, name, version string) (Object, error) {
+	rt, k, err := o.pull(ctx, name, version)
 	if err != nil {
 		return nil, err
 	}
@@ -923,11 +932,7 @@ func (o *OCI) records(ctx context.Context, rt http.RoundTripper, k *ociKit) ([]o
 // Record implements Store. name "" reads the record of whatever kit the
 // tag version holds.
 func (o *OCI) Record(ctx context.Context, name, version string) ([]byte, error) {
-	rt, err := o.transport(ctx, transport.PullScope)
-	if err != nil {
-		return nil, err
-	}
-	k, err := o.resolve(ctx, rt, name, version)
+	rt, k, err := o.pull(ctx, name, version)
 	if err != nil {
 		return nil, err
 	}

@@ -502,7 +502,7 @@ func (s *S3) List(ctx context.Context) ([]Release, error) {
 			names = append(names, n)
 		}
 		claim := ""
-		if kits := len(names) - boolInt(hasKey(e.modified, claimFile)) - boolInt(hasKey(e.modified, RecordFile(k[0], k[1]))); kits > 1 {
+		if kitFiles(names, k[0], k[1]) > 1 {
 			claim = s.claim(ctx, k[0], k[1])
 		}
 		file := pickKit(names, claim, k[0], k[1])
@@ -517,13 +517,6 @@ func (s *S3) List(ctx context.Context) ([]Release, error) {
 }
 
 func hasKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // isGetObject reports whether req reads an object's bytes (GetObject: a
 // GET of a key with no query but the SDK's x-id): the kit streams

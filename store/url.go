@@ -87,37 +87,56 @@ func Open(ctx context.Context, raw string, o Options) (Store, error) {
 // and version: file:///DIR/NAME/VERSION, s3://BUCKET[/PREFIX]/NAME/VERSION,
 // or oci://HOST[:PORT]/REPOSITORY:TAG (the name is then the kit's, "").
 func OpenKit(ctx context.Context, raw string, o Options) (st Store, name, version string, err error) {
-	u, err := parse(raw)
+	k, err := splitKit(raw)
 	if err != nil {
 		return nil, "", "", err
+	}
+	if k.repo != "" {
+		oci, err := NewOCI(k.repo, o.Insecure)
+		if err != nil {
+			return nil, "", "", err
+		}
+		return oci, "", k.tag, nil
+	}
+	st, err = Open(ctx, k.store, o)
+	return st, k.name, k.version, err
+}
+
+// kitURL is a kit URL taken apart: the store's URL and the kit's name and
+// version, or for oci:// the repository and tag.
+type kitURL struct {
+	store, name, version string
+	repo, tag            string
+}
+
+// splitKit takes a kit URL apart, refusing one that cannot name a kit.
+func splitKit(raw string) (*kitURL, error) {
+	u, err := parse(raw)
+	if err != nil {
+		return nil, err
 	}
 	if u.Scheme == "oci" {
 		repo := u.Host + u.Path
 		i := strings.LastIndex(repo, ":")
 		if i < strings.Index(repo, "/") {
-			return nil, "", "", &URLError{raw, "name a kit by its tag: oci://HOST/REPOSITORY:TAG"}
+			return nil, &URLError{raw, "name a kit by its tag: oci://HOST/REPOSITORY:TAG"}
 		}
 		if !ociTagRE.MatchString(repo[i+1:]) {
-			return nil, "", "", &URLError{raw, "the tag is not an OCI tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})"}
+			return nil, &URLError{raw, "the tag is not an OCI tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})"}
 		}
-		oci, err := NewOCI(repo[:i], o.Insecure)
-		if err != nil {
-			return nil, "", "", err
-		}
-		return oci, "", repo[i+1:], nil
+		return &kitURL{repo: repo[:i], tag: repo[i+1:]}, nil
 	}
 	dir, version := path.Split(strings.TrimSuffix(u.Path, "/"))
-	dir, name = path.Split(strings.TrimSuffix(dir, "/"))
+	dir, name := path.Split(strings.TrimSuffix(dir, "/"))
 	if err := CheckRelease(name, version); err != nil {
-		return nil, "", "", &URLError{raw, "name a kit as .../NAME/VERSION: " + err.Error()}
+		return nil, &URLError{raw, "name a kit as .../NAME/VERSION: " + err.Error()}
 	}
 	base := *u
 	base.Path = strings.TrimSuffix(dir, "/")
 	if base.Scheme == "file" && base.Path == "" {
 		base.Path = "/"
 	}
-	st, err = Open(ctx, base.String(), o)
-	return st, name, version, err
+	return &kitURL{store: base.String(), name: name, version: version}, nil
 }
 
 func parse(raw string) (*url.URL, error) {
@@ -180,25 +199,12 @@ func nilIfErr[S Store](st S, err error) (Store, error) {
 // become verification pins. The name of an oci:// kit is "" (a tag names
 // a version only); its version is the tag with '_' mapped back to '+'.
 func KitPins(raw string) (name, version string, err error) {
-	u, err := parse(raw)
+	k, err := splitKit(raw)
 	if err != nil {
 		return "", "", err
 	}
-	if u.Scheme == "oci" {
-		repo := u.Host + u.Path
-		i := strings.LastIndex(repo, ":")
-		if i < strings.Index(repo, "/") {
-			return "", "", &URLError{raw, "name a kit by its tag: oci://HOST/REPOSITORY:TAG"}
-		}
-		if !ociTagRE.MatchString(repo[i+1:]) {
-			return "", "", &URLError{raw, "the tag is not an OCI tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})"}
-		}
-		return "", strings.ReplaceAll(repo[i+1:], "_", "+"), nil
+	if k.repo != "" {
+		return "", strings.ReplaceAll(k.tag, "_", "+"), nil
 	}
-	dir, version := path.Split(strings.TrimSuffix(u.Path, "/"))
-	_, name = path.Split(strings.TrimSuffix(dir, "/"))
-	if err := CheckRelease(name, version); err != nil {
-		return "", "", &URLError{raw, "name a kit as .../NAME/VERSION: " + err.Error()}
-	}
-	return name, version, nil
+	return k.name, k.version, nil
 }

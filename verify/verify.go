@@ -137,13 +137,7 @@ func WithKeys(keys ...*sign.Verifier) Option {
 // WithThreshold requires at least n distinct trusted keys to have signed
 // (default 1). Several signatures by one key count once.
 func WithThreshold(n int) Option {
-	return func(c *config) error {
-		if n < 1 || n > manifest.MaxSignatures {
-			return &ConfigError{Field: "threshold", Why: fmt.Sprintf("threshold %d must be between 1 and %d", n, manifest.MaxSignatures)}
-		}
-		c.threshold = n
-		return nil
-	}
+	return func(c *config) error { c.threshold = n; return nil } // checked with the keys (configure)
 }
 
 // WithName requires the kit to have this name.
@@ -289,9 +283,9 @@ func configure(opts []Option) (config, []*sign.Verifier, error) {
 	if len(keys) == 0 {
 		return cfg, nil, &ConfigError{Field: "keys", Why: "no trusted keys given"}
 	}
-	if cfg.threshold < 1 || cfg.threshold > len(keys) {
+	if cfg.threshold < 1 || cfg.threshold > len(keys) || cfg.threshold > manifest.MaxSignatures {
 		return cfg, nil, &ConfigError{Field: "threshold", Keys: len(keys),
-			Why: fmt.Sprintf("threshold %d must be between 1 and the %d distinct trusted key(s)", cfg.threshold, len(keys))}
+			Why: fmt.Sprintf("threshold %d must be between 1 and the %d distinct trusted key(s) (a kit carries at most %d signatures)", cfg.threshold, len(keys), manifest.MaxSignatures)}
 	}
 	return cfg, keys, nil
 }

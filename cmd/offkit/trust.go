@@ -132,7 +132,7 @@ func (t *trustFlags) options() ([]verify.Option, error) {
 		case "keys":
 			return nil, usageError{fmt.Errorf("no trusted keys: give --key PUB, or a --policy with trust.keys")}
 		case "threshold":
-			return nil, usageError{fmt.Errorf("--threshold %d: must be between 1 and the number of distinct trusted keys (%d)", t.threshold, len(distinct))}
+			return nil, usageError{fmt.Errorf("--threshold %d: must be between 1 and the number of distinct trusted keys (%d)", t.threshold, ce.Keys)}
 		}
 		return nil, usageError{err}
 	} else if err != nil {

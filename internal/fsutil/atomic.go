@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // ErrExists is wrapped when an output that must be new exists already.
@@ -113,11 +112,10 @@ func (a *AtomicFile) Commit() error {
 
 func (a *AtomicFile) syncDir() error {
 	dir := filepath.Dir(a.path)
-	err := SyncDir(dir)
-	if err == nil || errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
-		return nil // a file system that cannot sync a directory: the rename is made all the same
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("%s: sync %s: %w", a.path, dir, err)
 	}
-	return fmt.Errorf("%s: sync %s: %w", a.path, dir, err)
+	return nil
 }
 
 // Abort removes the temporary file; it is a no-op after Commit.
